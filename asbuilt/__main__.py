@@ -1,0 +1,5 @@
+import sys
+
+from asbuilt.cli import main
+
+sys.exit(main())

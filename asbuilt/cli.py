@@ -1,0 +1,153 @@
+"""The `asbuilt` command (contract: shared/interface.md).
+
+Every failure the user can cause ends in one line on stderr and exit 2, never a traceback
+(set ASBUILT_DEBUG=1 to see one for an internal error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from asbuilt import __version__
+from asbuilt.errors import InputError, RunError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors: one line, exit 2
+        self.exit(2, f"asbuilt: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="asbuilt", description="Check what was built against the reference architecture.")
+    p.add_argument("--version", action="version", version=f"asbuilt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("controls", help="list the control catalogue")
+    c.add_argument("--profile", help="only this profile's controls (name or profile file)")
+    c.add_argument("--format", choices=["table", "json"], default="table")
+
+    r = sub.add_parser("run", help="run the scenarios and static checks against a target")
+    r.add_argument("--target", required=True, help="target file, or 'sandbox'")
+    r.add_argument("--profile", help="profile name or file (default: the target's, else conncentric-aws)")
+    r.add_argument("--report-dir", type=Path, default=Path("reports"))
+    r.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
+    mode = r.add_mutually_exclusive_group()
+    mode.add_argument("--live-only", action="store_true")
+    mode.add_argument("--static-only", action="store_true")
+    r.add_argument("--strict", action="store_true", help="should-controls and pending controls fail the gate")
+    r.add_argument("--allow-mutating", action="store_true",
+                   help="run @mutating scenarios (they write under a dedicated prefix and clean up)")
+    r.add_argument("--waivers", type=Path, help="waiver file (YAML)")
+    r.add_argument("--baseline", type=Path, help="results.json of an earlier run: exit 3 on drift")
+    r.add_argument("-n", dest="workers", help="parallel workers (pytest-xdist), e.g. auto")
+
+    s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles")
+    s.add_argument("paths", nargs="+", type=Path)
+    s.add_argument("--profile", default="conncentric-aws")
+    s.add_argument("--values", action="append", type=Path, default=[], help="Helm values file (repeatable)")
+    s.add_argument("--report-dir", type=Path, default=Path("reports"))
+
+    sb = sub.add_parser("sandbox", help="the embedded reference deployment")
+    sbs = sb.add_subparsers(dest="sandbox_command", required=True, parser_class=_Parser)
+    up = sbs.add_parser("up")
+    up.add_argument("--drift", action="append", default=[], metavar="NAME")
+    sbs.add_parser("down")
+    sbs.add_parser("status")
+    dr = sbs.add_parser("drifts")
+    dr.add_argument("--format", choices=["table", "json"], default="table")
+
+    b = sub.add_parser("bundle", help="build / verify custom bundles")
+    bs = b.add_subparsers(dest="bundle_command", required=True, parser_class=_Parser)
+    bb = bs.add_parser("build")
+    bb.add_argument("dir", type=Path)
+    bb.add_argument("-o", "--output", type=Path, required=True)
+    bv = bs.add_parser("verify")
+    bv.add_argument("zip", type=Path)
+
+    rep = sub.add_parser("report", help="render the sign-off report from a results file")
+    rep.add_argument("results", type=Path)
+    rep.add_argument("--html", type=Path, required=True)
+
+    d = sub.add_parser("drift", help="compare two results files")
+    d.add_argument("--baseline", type=Path, required=True)
+    d.add_argument("--current", type=Path, required=True)
+    return p
+
+
+def cmd_controls(args: argparse.Namespace) -> int:
+    from asbuilt.catalogue import load_catalogue, load_profile, requirement_text
+
+    cat = load_catalogue()
+    controls = cat.controls
+    profile = None
+    if args.profile:
+        profile = load_profile(args.profile)
+        controls = cat.for_profile(profile.base)
+    if args.format == "json":
+        out = []
+        for c in controls:
+            entry = c.model_dump(mode="json")
+            entry["where"] = list(c.where)
+            if profile:
+                entry["requirement"] = requirement_text(c, profile)
+                entry["thresholds"] = profile.params(c.id)
+            out.append(entry)
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{'ID':<12} {'severity':<8} {'where':<12} {'profile':<16} title")
+    for c in controls:
+        print(f"{c.id:<12} {c.severity:<8} {'+'.join(c.where):<12} {c.profile:<16} {c.title}")
+    print(f"\n{len(controls)} controls")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from asbuilt.runner import run
+
+    if args.waivers or args.baseline:
+        raise RunError("--waivers and --baseline are not available yet in this version")
+    pytest_args = ["-n", args.workers] if args.workers else []
+    return run(
+        args.target, args.profile, args.report_dir, args.controls,
+        live=not args.static_only, static=not args.live_only, strict=args.strict,
+        allow_mutating=args.allow_mutating, pytest_args=pytest_args,
+    )
+
+
+def _not_yet(what: str) -> int:
+    raise RunError(f"{what} is not available yet in this version")
+
+
+COMMANDS = {
+    "controls": cmd_controls,
+    "run": cmd_run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = COMMANDS.get(args.command)
+    try:
+        if handler is None:
+            return _not_yet(f"`asbuilt {args.command}`")
+        return handler(args)
+    except (InputError, RunError) as exc:
+        print(f"asbuilt: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("asbuilt: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal defect: still one line, unless debugging
+        if os.environ.get("ASBUILT_DEBUG"):
+            raise
+        print(f"asbuilt: internal error: {type(exc).__name__}: {exc} (ASBUILT_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""VER-*: engine versions meet the profile's minimums (EKS, RDS PostgreSQL, MSK Kafka, helm)."""
+
+from __future__ import annotations
+
+from packaging.version import InvalidVersion, Version
+
+from asbuilt.rules import Verdict, errored, summarise
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(str(text).lstrip("vV").split("-")[0].split("+")[0])
+    except InvalidVersion:
+        return None
+
+
+def at_least(actual: str, minimum: str) -> bool | None:
+    """Compare dotted versions; None when either is not a version."""
+    a, m = _version(actual), _version(minimum)
+    if a is None or m is None:
+        return None
+    return a >= m
+
+
+def _check_min_version(control: str, items: list[dict], minimum: str, kind: str, fix: str) -> Verdict:
+    """items: [{"resource": id, "version": "1.29", ...}]"""
+    if not items:
+        return errored(control, f"no {kind} found on the target to check")
+    findings = []
+    for item in items:
+        ok = at_least(item.get("version") or "", minimum)
+        if ok is None:
+            findings.append(f"{item['resource']}: {kind} version {item.get('version')!r} is not a version number")
+        elif not ok:
+            findings.append(f"{item['resource']}: {kind} version {item['version']} is below the minimum {minimum}")
+    ok_msg = ", ".join(f"{i['resource']}: {kind} {i['version']}" for i in items) + f" (>= {minimum})"
+    return summarise(control, findings, ok_msg, items, fix.format(minimum=minimum))
+
+
+def eks_version(clusters: list[dict], min_version: str) -> Verdict:
+    """VER-01. clusters: [{"resource": arn or file:line, "version": "1.31"}]"""
+    return _check_min_version(
+        "VER-01", clusters, min_version, "EKS Kubernetes",
+        "upgrade the cluster to Kubernetes {minimum} or later (aws_eks_cluster.version / "
+        "AWS::EKS::Cluster Version; EKS upgrades one minor version at a time)",
+    )
+
+
+def rds_engine(instances: list[dict], engine: str, min_version: str) -> Verdict:
+    """VER-02. instances: [{"resource": arn, "engine": "postgres", "version": "16.3"}]"""
+    if not instances:
+        return errored("VER-02", "no RDS instance found on the target to check")
+    findings = []
+    for inst in instances:
+        if (inst.get("engine") or "").lower() not in (engine, f"aurora-{engine}" if engine == "postgresql" else engine):
+            findings.append(f"{inst['resource']}: engine is {inst.get('engine')!r}, not {engine}")
+        else:
+            ok = at_least(inst.get("version") or "", min_version)
+            if not ok:
+                findings.append(f"{inst['resource']}: PostgreSQL {inst.get('version')} is below the minimum {min_version}")
+    ok_msg = ", ".join(f"{i['resource']}: {i['engine']} {i['version']}" for i in instances) + f" (>= {min_version})"
+    return summarise(
+        "VER-02", findings, ok_msg, instances,
+        f"run the platform database on RDS for PostgreSQL {min_version} or later (engine/engine_version; "
+        "a major-version upgrade needs a snapshot and a maintenance window)",
+    )
+
+
+def msk_version(clusters: list[dict], min_version: str) -> Verdict:
+    """VER-03. clusters: [{"resource": arn, "version": "3.6.0"}]"""
+    return _check_min_version(
+        "VER-03", clusters, min_version, "MSK Kafka",
+        "upgrade the MSK cluster to Apache Kafka {minimum} or later (kafka_version / KafkaVersion)",
+    )
+
+
+def helm_version(releases: list[dict], min_version: str) -> Verdict:
+    """VER-04. releases: [{"resource": "release ns/name", "version": "4.1.0"}]"""
+    return _check_min_version(
+        "VER-04", releases, min_version, "helm",
+        "deploy the release with helm {minimum} or later",
+    )

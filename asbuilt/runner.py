@@ -1,0 +1,173 @@
+"""`asbuilt run`: static checks, then the live scenarios through pytest + pytest-bdd, then reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from asbuilt.catalogue import Catalogue, Profile, load_catalogue, load_profile
+from asbuilt.errors import InputError, RunError
+from asbuilt.report.results import (
+    ControlResult, Selection, combine, counts, exit_code, run_info, utc_now, write_junit, write_results_json,
+)
+from asbuilt.rules import Verdict
+from asbuilt.target import Target, load_target
+
+
+def resolve_target_path(arg: str) -> Path:
+    if arg == "sandbox":
+        from asbuilt.sandbox.parts.base import state_dir
+
+        path = state_dir() / "target.yaml"
+        if not path.exists():
+            raise InputError("the sandbox is not up (no target file): run `asbuilt sandbox up` first")
+        return path
+    return Path(arg)
+
+
+def select_controls(catalogue: Catalogue, profile: Profile, ids: list[str] | None) -> set[str] | None:
+    if not ids:
+        return None
+    in_profile = {c.id for c in catalogue.for_profile(profile.base)}
+    chosen = set()
+    for raw in ids:
+        control = catalogue.get(raw)
+        if control.id not in in_profile:
+            raise InputError(f"control {control.id} is not in profile {profile.name} (it belongs to {control.profile})")
+        chosen.add(control.id)
+    return chosen
+
+
+def run(
+    target_arg: str,
+    profile_arg: str | None = None,
+    report_dir: Path = Path("reports"),
+    control_ids: list[str] | None = None,
+    live: bool = True,
+    static: bool = True,
+    strict: bool = False,
+    allow_mutating: bool = False,
+    pytest_args: list[str] | None = None,
+) -> int:
+    started = utc_now()
+    target_path = resolve_target_path(target_arg)
+    target = load_target(target_path)
+    catalogue = load_catalogue()
+    profile = load_profile(profile_arg or target.profile or "conncentric-aws")
+    selection = Selection(select_controls(catalogue, profile, control_ids), live=live, static=static, strict=strict)
+    report_dir.mkdir(parents=True, exist_ok=True)
+
+    verdicts: list[Verdict] = []
+    implemented: dict[str, set[str]] = {}
+    from asbuilt.suite import live_coverage
+
+    for cid in live_coverage():
+        implemented.setdefault(cid, set()).add("live")
+    from asbuilt import static as static_engine
+
+    for cid in static_engine.covered_controls():
+        implemented.setdefault(cid, set()).add("static")
+
+    extra: dict = {}
+    if static:
+        verdicts += static_engine.scan_target(target, profile, selection, report_dir)
+    aws_calls: dict[str, int] = {}
+    if live:
+        live_verdicts, aws_calls = _run_live(target_path, target, profile, catalogue, selection,
+                                             report_dir, allow_mutating, pytest_args or [])
+        verdicts += live_verdicts
+        extra["aws_api_calls"] = sum(aws_calls.values())
+        extra["aws_api_calls_by_operation"] = dict(sorted(aws_calls.items()))
+    else:
+        (report_dir / "cucumber.json").write_text("[]\n")
+
+    results = combine(catalogue, profile, verdicts, selection, implemented)
+    mode = "live+static" if live and static else ("live" if live else "static")
+    run_doc = run_info(str(target_path), profile, started, target_name=target.name, mode=mode,
+                       selected_controls=sorted(selection.control_ids) if selection.control_ids else "all",
+                       strict=strict, **extra)
+    write_results_json(report_dir / "results.json", run_doc, results)
+    write_junit(report_dir / "junit.xml", run_doc, results)
+    code = exit_code(results, strict)
+    print_summary(results, profile, code, report_dir)
+    return code
+
+
+def _marker_expr(catalogue: Catalogue, profile: Profile, selection: Selection) -> str:
+    ids = [c for c in catalogue.for_profile(profile.base) if c.live and selection.selects(c)]
+    return " or ".join(c.marker for c in ids) or "nothing_selected"
+
+
+def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Catalogue, selection: Selection,
+              report_dir: Path, allow_mutating: bool, pytest_args: list[str]) -> tuple[list[Verdict], dict[str, int]]:
+    import pytest
+
+    from asbuilt.suite import ROOT, SCENARIO_MODULE
+
+    if target.aws is not None:
+        _preflight_aws(target)
+    with tempfile.TemporaryDirectory(prefix="asbuilt-") as tmp:
+        out = Path(tmp) / "verdicts.json"
+        args = [
+            str(SCENARIO_MODULE),
+            f"--rootdir={ROOT}",
+            "-p", "no:terminal",
+            "-p", "no:cacheprovider",
+            "-o", "addopts=",
+            f"--asbuilt-target={target_path}",
+            f"--asbuilt-profile={profile.source if profile.source != 'built-in' else profile.name}",
+            f"--asbuilt-verdicts={out}",
+            f"--cucumberjson={(report_dir / 'cucumber.json').resolve()}",
+            "-m", _marker_expr(catalogue, profile, selection),
+            "-W", "ignore::DeprecationWarning",
+            *(["--asbuilt-allow-mutating"] if allow_mutating else []),
+            *pytest_args,
+        ]
+        print(f"asbuilt: live scenarios against {target.name} (profile {profile.name})", flush=True)
+        cwd = os.getcwd()
+        try:
+            code = pytest.main(args)
+        finally:
+            os.chdir(cwd)
+        if int(code) in (3, 4) or not out.exists():  # internal error / usage error inside pytest
+            raise RunError(f"the live suite could not run (pytest exit {int(code)})")
+        doc = json.loads(out.read_text())
+    verdicts = [Verdict(v["control"], v["status"], v["message"], v["evidence"], v["source"]) for v in doc["verdicts"]]
+    return verdicts, doc.get("aws_calls", {})
+
+
+def _preflight_aws(target: Target) -> None:
+    """Exit 2 with one line when the AWS endpoint is unreachable or the credentials do not work."""
+    from asbuilt.probes import ProbeError
+    from asbuilt.probes.aws import AwsProbe
+
+    try:
+        AwsProbe(target.aws).preflight()  # type: ignore[arg-type]
+    except ProbeError as exc:
+        raise RunError(f"target {target.name}: {exc}") from None
+
+
+_ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "error": "ERROR",
+         "skipped": "skipped", "pending": "pending"}
+
+
+def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path) -> None:
+    out = sys.stdout
+    print("", file=out)
+    print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
+    for r in results:
+        if r.status in ("skipped",) and r.message.startswith("not selected"):
+            continue
+        msg = r.message if len(r.message) <= 110 else r.message[:107] + "..."
+        print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
+    c = counts(results)
+    summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
+    verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)"}[code]
+    if code == 0 and c["pending"]:
+        verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
+    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/", file=out)
+    for o in profile.overrides:
+        print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)

@@ -1,0 +1,1 @@
+"""One module per real part of the sandbox (moto, PostgreSQL, Kafka, kube-apiserver, network)."""

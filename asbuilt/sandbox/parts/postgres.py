@@ -1,0 +1,471 @@
+"""PostgreSQL, standing in for the RDS instance that holds the platform's state.
+
+Debian's PostgreSQL server binaries (the newest major under /usr/lib/postgresql), our own
+cluster, port and certificates; the Debian system cluster is never touched.
+
+* Runs as the OS user ``postgres`` (PostgreSQL refuses root), started with ``setpriv`` so the
+  tracked pid is the postmaster itself; normally inside ``asb-vpc`` on RDS_ADDR.
+* TLS on, with a server certificate (SAN = the listen address) signed by a CA made here with
+  ``cryptography``; ``pg_hba.conf`` admits only ``hostssl`` from the sandbox network with
+  SCRAM passwords (plus the local superuser over a private unix socket, by peer auth).
+* Database and role ``conncentric``; the role's password is generated on first start and
+  kept in a 0600 file in the state directory (never printed, never passed on a command line).
+* The platform schema (``asbuilt/sandbox/platform_schema.sql``) is applied at every start.
+
+Where the files live: the CA, its key and the password file under ``state_dir()/postgres``;
+the cluster (data directory and unix socket) under ``state_dir()/postgres/cluster`` when the
+``postgres`` user can reach that path, otherwise (state under /root, which is 0700) under
+``/var/lib/asbuilt/<key>/postgres`` with ``state_dir()/postgres/cluster`` a symlink to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from asbuilt.sandbox import topology as topo
+from asbuilt.sandbox.parts.base import PartError, Process, run, state_dir
+
+PART = "postgres"
+DBNAME = "conncentric"
+ROLE = "conncentric"
+OS_USER = "postgres"
+PG_ROOT = Path("/usr/lib/postgresql")
+FALLBACK_ROOT = Path("/var/lib/asbuilt")
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "platform_schema.sql"
+
+
+def pg_bindir() -> Path | None:
+    """The bin directory of the newest PostgreSQL major installed under /usr/lib/postgresql."""
+    majors = []
+    with contextlib.suppress(OSError):
+        for d in PG_ROOT.iterdir():
+            if d.name.isdigit() and (d / "bin" / "postgres").is_file():
+                majors.append(int(d.name))
+    return PG_ROOT / str(max(majors)) / "bin" if majors else None
+
+
+def _as_postgres() -> list[str]:
+    return ["setpriv", f"--reuid={OS_USER}", f"--regid={OS_USER}", "--init-groups", "--"]
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+def _make_ca(cert_path: Path, key_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "asbuilt sandbox PostgreSQL CA")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _issue_server_cert(ca_cert: Path, ca_key: Path, address: str) -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for ``address`` (the only SAN), signed by the CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    ca_private = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_private.public_key()), critical=False)
+        .sign(ca_private, hashes.SHA256())
+    )
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a secret: created 0600 from the start, never world-readable for a moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+# --------------------------------------------------------------------------- the part
+
+
+class PostgresPart:
+    """One PostgreSQL cluster of the sandbox."""
+
+    name = PART
+
+    def __init__(self) -> None:
+        self.proc = Process(PART, "server", [])
+
+    # ---- locations
+
+    @property
+    def home(self) -> Path:
+        """Root-owned: CA, password file, launch record."""
+        return state_dir() / "postgres"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.home / "ca.pem"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "password"
+
+    @property
+    def _launch_file(self) -> Path:
+        return self.home / "launch.json"
+
+    def cluster_root(self) -> Path:
+        """Owned by ``postgres``: ``data/`` (PGDATA) and ``run/`` (the unix socket)."""
+        link = self.home / "cluster"
+        if link.is_symlink():
+            return Path(os.readlink(link))
+        if link.is_dir():
+            return link
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o755)
+        if _reachable_by_postgres(self.home):
+            return link
+        key = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+        return FALLBACK_ROOT / key / "postgres"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster_root() / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.cluster_root() / "run"
+
+    # ---- install
+
+    def install(self) -> Path:
+        """Ensure Debian's PostgreSQL server is installed; returns its bin directory."""
+        bindir = pg_bindir()
+        if bindir is None:
+            if not shutil.which("apt-get"):
+                raise PartError(PART, "no PostgreSQL server under /usr/lib/postgresql and no apt-get")
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            run(["apt-get", "update", "-q"], PART, "apt-get update", timeout=600, env=env)
+            run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"], PART,
+                "apt-get install postgresql", timeout=1200, env=env)
+            bindir = pg_bindir()
+            if bindir is None:
+                raise PartError(PART, "postgresql installed but no server binary under /usr/lib/postgresql")
+        if not shutil.which("setpriv"):
+            raise PartError(PART, "setpriv (util-linux) is missing")
+        try:
+            import pwd
+
+            pwd.getpwnam(OS_USER)
+        except KeyError as exc:
+            raise PartError(PART, f"OS user {OS_USER!r} does not exist (it comes with Debian's postgresql)") from exc
+        return bindir
+
+    # ---- start
+
+    def start(self, listen_addr: str | None = None, port: int = topo.RDS_PORT, netns: str | None = None) -> dict:
+        """Start (idempotent) and return the facts: host, port, dbname, user, password_file,
+        ca_file, version (and where the data and log are).
+
+        ``listen_addr`` defaults to RDS_ADDR inside a namespace, 127.0.0.1 on the host."""
+        if os.geteuid() != 0:
+            raise PartError(PART, "needs root (to run the cluster as the postgres user)")
+        if listen_addr is None:
+            listen_addr = topo.RDS_ADDR if netns else "127.0.0.1"
+        if not topo.in_sandbox_net(listen_addr) or ipaddress.ip_address(listen_addr).is_unspecified:
+            raise PartError(PART, f"refusing to listen on {listen_addr}: not a sandbox address")
+        if netns and not Path(f"/run/netns/{netns}").exists():
+            raise PartError(PART, f"network namespace {netns} does not exist; start the network part first")
+        bindir = self.install()
+        launch = {"listen_addr": listen_addr, "port": int(port), "netns": netns, "bindir": str(bindir)}
+
+        if self.proc.running() and self._launch() == launch:
+            self._setup_database(port)
+            return self.facts()
+        self.stop()  # running with other settings, or an orphan / a stale lock file of ours
+        self._prepare(bindir, listen_addr, port)
+        self.proc = Process(PART, "server", [*_as_postgres(), str(bindir / "postgres"), "-D", str(self.data_dir)],
+                            env={"HOME": str(self.cluster_root()), "USER": OS_USER, "LOGNAME": OS_USER},
+                            cwd=self.cluster_root(), netns=netns)
+        self.proc.start()
+        self._launch_file.write_text(json.dumps(launch))
+        self._wait_ready(timeout=60)
+        self._setup_database(port)
+        return self.facts()
+
+    def _launch(self) -> dict | None:
+        try:
+            return json.loads(self._launch_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _prepare(self, bindir: Path, listen_addr: str, port: int) -> None:
+        import pwd
+
+        pw = pwd.getpwnam(OS_USER)
+        root = self.cluster_root()
+        link = self.home / "cluster"
+        if root != link and not link.is_symlink():
+            link.symlink_to(root)
+        for d in (root, self.socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+            os.chmod(d, 0o700)
+        if root.parent != self.home and root.parent.parent == FALLBACK_ROOT:
+            os.chmod(root.parent, 0o755)
+
+        if not (self.data_dir / "PG_VERSION").is_file():
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            run([*_as_postgres(), str(bindir / "initdb"), "-D", str(self.data_dir), "-U", OS_USER,
+                 "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=reject"],
+                PART, "initdb", timeout=300, cwd=root, env={**os.environ, "HOME": str(root)})
+            with open(self.data_dir / "postgresql.conf", "a") as f:
+                f.write("\n# asbuilt sandbox settings (rewritten at every start)\ninclude 'asbuilt.conf'\n")
+
+        # TLS: the CA is kept across starts (clients hold it); the server certificate is new each start.
+        if not (self.ca_file.is_file() and (self.home / "ca.key").is_file()):
+            _make_ca(self.ca_file, self.home / "ca.key")
+        cert, key = _issue_server_cert(self.ca_file, self.home / "ca.key", listen_addr)
+        (self.data_dir / "server.crt").write_bytes(cert)
+        _write_private(self.data_dir / "server.key", key)
+
+        net = topo.NET_CIDR if ipaddress.ip_address(listen_addr) in ipaddress.ip_network(topo.NET_CIDR) else "127.0.0.0/8"
+        (self.data_dir / "asbuilt.conf").write_text("\n".join([
+            f"listen_addresses = '{listen_addr}'",
+            f"port = {int(port)}",
+            f"unix_socket_directories = '{self.socket_dir}'",
+            "unix_socket_permissions = 0700",
+            "ssl = on",
+            "ssl_cert_file = 'server.crt'",
+            "ssl_key_file = 'server.key'",
+            "ssl_min_protocol_version = 'TLSv1.2'",
+            "password_encryption = 'scram-sha-256'",
+            "max_connections = 40",
+            "shared_buffers = '32MB'",
+            "logging_collector = off",
+            "log_line_prefix = '%m [%p] '",
+            "log_connections = on",
+            "",
+        ]))
+        (self.data_dir / "pg_hba.conf").write_text("\n".join([
+            "# asbuilt sandbox (rewritten at every start): TLS and SCRAM from the sandbox network only",
+            "# TYPE    DATABASE  USER      ADDRESS         METHOD",
+            f"local     all       {OS_USER}  peer",
+            f"hostssl   all       all       {net:<15} scram-sha-256",
+            "hostnossl all       all       0.0.0.0/0       reject",
+            "host      all       all       ::/0            reject",
+            "",
+        ]))
+        for p in self.data_dir.iterdir():
+            if p.name in ("server.crt", "server.key", "asbuilt.conf", "pg_hba.conf", "postgresql.conf"):
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+
+    def _postmaster_pid(self) -> int | None:
+        """The pid in postmaster.pid if that process is a postmaster of THIS data directory."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            same_dir = os.path.samefile(os.readlink(f"/proc/{pid}/cwd"), self.data_dir)
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return None
+        return pid if same_dir and stat not in ("Z", "X") else None
+
+    def _wait_ready(self, timeout: float) -> None:
+        """postmaster.pid's status line says "ready" once it accepts connections; no probe needed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, IndexError):
+                lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+                if len(lines) >= 8 and lines[7].strip() == "ready" and self._postmaster_pid():
+                    return
+            if not self.proc.running():
+                raise PartError(PART, f"postgres exited during start-up: {self.proc.log_tail(3)!r}", self.proc.logfile)
+            time.sleep(0.1)
+        raise PartError(PART, f"postgres not ready within {timeout:.0f}s", self.proc.logfile)
+
+    def _psql(self, port: int, sql: str, db: str = "postgres", tuples: bool = False) -> str:
+        """Run SQL (given on stdin, so no secret is on a command line) as the superuser over the
+        private unix socket."""
+        bindir = Path(self._launch()["bindir"]) if self._launch() else self.install()
+        argv = [*_as_postgres(), str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                "-h", str(self.socket_dir), "-p", str(int(port)), "-U", OS_USER, "-d", db, "-f", "-"]
+        if tuples:
+            argv[-2:-2] = ["-A", "-t"]
+        env = {**os.environ, "HOME": str(self.cluster_root()), "PGAPPNAME": "asbuilt-sandbox"}
+        for var in ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE"):
+            env.pop(var, None)
+        res = run(argv, PART, f"psql on {db}", timeout=120, input=sql, cwd=self.cluster_root(), env=env)
+        return res.stdout
+
+    def _setup_database(self, port: int) -> None:
+        if self.password_file.is_file():
+            password = self.password_file.read_text().strip()
+        else:
+            password = secrets.token_urlsafe(24)
+            _write_private(self.password_file, password.encode())
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", password)
+        self._psql(port, "\n".join([
+            f"SELECT 'CREATE ROLE {ROLE} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}')",
+            "\\gexec",
+            f"ALTER ROLE {ROLE} LOGIN PASSWORD '{password}';",
+            f"SELECT 'CREATE DATABASE {DBNAME} OWNER {ROLE}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DBNAME}')",
+            "\\gexec",
+            "",
+        ]))
+        self._psql(port, f"SET ROLE {ROLE};\n{SCHEMA_FILE.read_text()}", db=DBNAME)
+
+    # ---- facts / stop / status
+
+    def facts(self) -> dict:
+        launch = self._launch() or {}
+        version = ""
+        with contextlib.suppress(PartError):
+            version = self._psql(launch.get("port", topo.RDS_PORT), "SHOW server_version;", tuples=True).split()[0]
+        return {
+            "host": launch.get("listen_addr"),
+            "port": launch.get("port"),
+            "netns": launch.get("netns"),
+            "dbname": DBNAME,
+            "user": ROLE,
+            "password_file": str(self.password_file),
+            "ca_file": str(self.ca_file),
+            "sslmode": "verify-full",
+            "version": version,
+            "data_dir": str(self.data_dir),
+            "log": str(self.proc.logfile),
+        }
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT to the postmaster), then the tracked process; idempotent. Also ends
+        an orphaned postmaster of this data directory whose pid file was lost, and after a crash
+        clears what the dead postmaster left (postmaster.pid, the socket lock) so the next start
+        does not trip over it."""
+        pid = self._postmaster_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self._postmaster_pid() == pid:
+                time.sleep(0.1)
+            if self._postmaster_pid() == pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        self.proc.stop(timeout=10)
+        # Backends of a postmaster that died still hold the shared memory; they notice the death
+        # and exit by themselves. Only when none is left are the lock files safe to remove.
+        deadline = time.monotonic() + 10
+        while (left := self._cluster_pids()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self._cluster_pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not self._cluster_pids():
+            for stale in (self.data_dir / "postmaster.pid", *self.socket_dir.glob(".s.PGSQL.*")):
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    stale.unlink()
+
+    def _cluster_pids(self) -> list[int]:
+        """Live processes working in this data directory (postmaster and backends chdir there)."""
+        if not self.data_dir.is_dir():
+            return []
+        target = os.stat(self.data_dir)
+        pids = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                st = os.stat(f"/proc/{entry.name}/cwd")
+                if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino):
+                    continue
+                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state not in ("Z", "X"):
+                pids.append(int(entry.name))
+        return pids
+
+    def status(self) -> dict:
+        launch = self._launch() or {}
+        up = self.proc.running() and self._postmaster_pid() is not None
+        return {
+            "part": PART,
+            "up": up,
+            "address": f"{launch.get('listen_addr')}:{launch.get('port')}" if up else None,
+            "netns": launch.get("netns") if up else None,
+            "pid": self.proc.pid() if up else None,
+            "log": str(self.proc.logfile),
+        }
+
+    def destroy(self) -> None:
+        """Stop and delete the cluster, CA and password (the next start initialises afresh)."""
+        self.stop()
+        root = self.cluster_root()
+        shutil.rmtree(root, ignore_errors=True)
+        if root.parent.parent == FALLBACK_ROOT:
+            with contextlib.suppress(OSError):
+                root.parent.rmdir()
+            with contextlib.suppress(OSError):
+                FALLBACK_ROOT.rmdir()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _reachable_by_postgres(path: Path) -> bool:
+    """Can the postgres user traverse into ``path`` (every ancestor searchable)?"""
+    res = subprocess.run([*_as_postgres(), "test", "-x", str(path)], capture_output=True, timeout=30,
+                         cwd="/")
+    return res.returncode == 0

@@ -1,0 +1,232 @@
+"""The target file: a YAML description of one deployment under test (and the code it came from).
+
+Secrets are references, never literals: a secret field takes ``{env: NAME}`` or
+``{file: PATH}``; a plain string in a secret field is an input error, so a target file can be
+committed and shared without leaking anything. See ``examples/targets/`` for a commented example.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from asbuilt.errors import InputError
+from asbuilt.validation import load_yaml_file, one_line
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _no_literal_secret(value: Any) -> Any:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        raise ValueError("secrets must be references ({env: NAME} or {file: PATH}), not literals")
+    return value
+
+
+class SecretRef(_Strict):
+    """Where a secret comes from. Its value is read only when a probe needs it."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret reference needs exactly one of env or file")
+        return self
+
+    def resolve(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise InputError(f"secret reference: environment variable {self.env} is not set")
+            return value
+        try:
+            return Path(self.file).read_text().strip()  # type: ignore[arg-type]
+        except OSError as exc:
+            raise InputError(f"secret reference: cannot read {self.file}: {exc.strerror}") from None
+
+    def describe(self) -> str:
+        return f"env:{self.env}" if self.env else f"file:{self.file}"
+
+
+Secret = Annotated[SecretRef, BeforeValidator(_no_literal_secret)]
+
+
+class AwsCredentials(_Strict):
+    profile: str | None = None
+    access_key_id: Secret | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
+
+
+class AwsTimeouts(_Strict):
+    connect: float = Field(5, gt=0, le=60)
+    read: float = Field(20, gt=0, le=120)
+    max_attempts: int = Field(4, ge=1, le=10)
+
+
+class AwsResources(_Strict):
+    """Resource identifiers; anything not given is discovered by ``discover_tags``."""
+
+    eks_cluster: str | None = None
+    eks_nodegroup: str | None = None
+    rds_instance: str | None = None
+    msk_cluster: str | None = None  # name or ARN
+    alb: str | None = None  # name or ARN
+    bundle_bucket: str | None = None
+    installer_role: str | None = None
+    installer_policy: str | None = None
+    node_role: str | None = None
+    ecr_repositories: list[str] | None = None
+
+
+class AwsSection(_Strict):
+    region: str
+    endpoint_url: str | None = None  # LocalStack, moto server; per-service overrides below
+    service_endpoints: dict[str, str] = {}
+    credentials: AwsCredentials | None = None
+    timeouts: AwsTimeouts = AwsTimeouts()
+    resources: AwsResources = AwsResources()
+    discover_tags: dict[str, str] = {}
+
+
+class KubernetesSection(_Strict):
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespace: str = "conncentric"
+    release: str = "conncentric"  # the helm release name
+    request_timeout: float = Field(15, gt=0, le=120)
+
+
+class KafkaSection(_Strict):
+    bootstrap_servers: str | None = None  # default: the MSK cluster's bootstrap brokers
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SSL"
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "AWS_MSK_IAM", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
+    sasl_password: Secret | None = None
+    topics: list[str] = []  # the platform topics (HA-07, MSG-01)
+    request_timeout: float = Field(15, gt=0, le=120)
+
+
+class PostgresSection(_Strict):
+    host: str
+    port: int = Field(5432, ge=1, le=65535)
+    dbname: str
+    user: str
+    password: Secret | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "verify-full"
+    sslrootcert: Path | None = None
+    connect_timeout: int = Field(10, ge=1, le=120)
+
+
+class InstallerLogs(_Strict):
+    source: Literal["kubernetes", "cloudwatch"] = "kubernetes"
+    log_group: str | None = None
+    stream_prefix: str | None = None
+
+
+class InstallerTrigger(_Strict):
+    kind: Literal["sandbox", "job-template", "command"] = "job-template"
+    command: list[str] | None = None
+
+
+class InstallerSection(_Strict):
+    logs: InstallerLogs = InstallerLogs()
+    trigger: InstallerTrigger = InstallerTrigger()
+
+
+class VantagePoint(_Strict):
+    name: str
+    role: Literal["inside", "outside"]
+    kind: Literal["local", "netns", "ssh", "kubectl"]
+    netns: str | None = None
+    host: str | None = None  # ssh: user@host
+    pod: str | None = None  # kubectl: namespace/pod
+
+
+class ChartSource(_Strict):
+    path: Path
+    values: list[Path] = []
+    release: str = "conncentric"
+    namespace: str = "conncentric"
+
+
+class StaticSection(_Strict):
+    terraform: list[Path] = []
+    cloudformation: list[Path] = []
+    charts: list[ChartSource] = []
+    manifests: list[Path] = []
+    compose: list[Path] = []
+    gradle: list[Path] = []
+    repos: list[Path] = []  # Git repositories checked for committed JARs (SDK-01)
+    bundles: list[Path] = []
+
+
+class Target(_Strict):
+    name: str
+    description: str | None = None
+    profile: str | None = None  # default profile for `asbuilt run`
+    aws: AwsSection | None = None
+    kubernetes: KubernetesSection | None = None
+    kafka: KafkaSection | None = None
+    postgres: PostgresSection | None = None
+    installer: InstallerSection | None = None
+    vantage_points: list[VantagePoint] = []
+    static: StaticSection = StaticSection()
+
+    # where the file was read from: relative paths in it are relative to its folder
+    source: Path | None = Field(default=None, exclude=True)
+
+    def secret_refs(self) -> list[SecretRef]:
+        """Every secret reference in the target (SUITE-03 scans reports for their values)."""
+        found: list[SecretRef] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, SecretRef):
+                found.append(node)
+            elif isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name))
+            elif isinstance(node, (list, tuple)):
+                for item in node:
+                    walk(item)
+
+        walk(self)
+        return found
+
+
+def _resolve_paths(node: Any, base: Path) -> None:
+    """Make relative paths in the model relative to the target file's folder."""
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if isinstance(value, Path) and name != "source" and not value.is_absolute():
+                object.__setattr__(node, name, (base / value))
+            elif isinstance(value, list):
+                new = [(base / v) if isinstance(v, Path) and not v.is_absolute() else v for v in value]
+                if new != value:
+                    object.__setattr__(node, name, new)
+                for item in value:
+                    _resolve_paths(item, base)
+            else:
+                _resolve_paths(value, base)
+
+
+def load_target(path: str | Path) -> Target:
+    path = Path(path)
+    data = load_yaml_file(path, what="target")
+    try:
+        target = Target.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(one_line(path, exc)) from None
+    _resolve_paths(target, path.resolve().parent)
+    target.source = path.resolve()
+    return target

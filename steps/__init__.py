@@ -1,0 +1,1 @@
+"""Step definitions for features/: thin glue from Gherkin to probes and rules."""
