@@ -118,6 +118,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_static(args: argparse.Namespace) -> int:
+    from asbuilt.static.cli import cmd_static as run_static
+
+    return run_static(args)
+
+
 def _not_yet(what: str) -> int:
     raise RunError(f"{what} is not available yet in this version")
 
@@ -125,6 +131,7 @@ def _not_yet(what: str) -> int:
 COMMANDS = {
     "controls": cmd_controls,
     "run": cmd_run,
+    "static": cmd_static,
 }
 
 
