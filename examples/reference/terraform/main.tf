@@ -9,8 +9,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.x: aws_vpc_security_group_ingress_rule, manage_master_user_password
-      # and an optional thumbprint_list on OIDC providers all need it.
+      # 5.x for aws_vpc_security_group_ingress_rule and
+      # manage_master_user_password; since 5.40 an OIDC provider needs no
+      # thumbprint_list.
       version = "~> 5.60"
     }
   }
@@ -27,7 +28,7 @@ provider "aws" {
 locals {
   name_prefix = "${var.project}-${var.environment}"
 
-  # Subnet IDs in AZ order, for the resources that take a list.
+  # One private subnet per AZ, for the resources that take a list.
   private_subnet_ids = values(aws_subnet.private)[*].id
 
   tags = {
