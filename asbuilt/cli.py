@@ -124,6 +124,32 @@ def cmd_static(args: argparse.Namespace) -> int:
     return run_static(args)
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from asbuilt.sandbox import manager
+    from asbuilt.sandbox.drifts import DRIFTS
+
+    if args.sandbox_command == "up":
+        path = manager.up(args.drift)
+        print(path)
+    elif args.sandbox_command == "down":
+        manager.down()
+        print("sandbox: down")
+    elif args.sandbox_command == "status":
+        st = manager.status()
+        for name, s in st.items():
+            if isinstance(s, dict):
+                print(f"{name:<10} {'up' if s['up'] else 'down':<5} {s['address']}")
+        print(f"drifts     {', '.join(st['drifts']) or 'none'}")
+        print(f"target     {st['target'] or '-'}")
+    elif args.sandbox_command == "drifts":
+        if args.format == "json":
+            print(json.dumps([d.as_json() for d in DRIFTS], indent=2))
+        else:
+            for d in DRIFTS:
+                print(f"{d.name:<28} {','.join(d.controls):<20} {d.description}")
+    return 0
+
+
 def _not_yet(what: str) -> int:
     raise RunError(f"{what} is not available yet in this version")
 
@@ -132,6 +158,7 @@ COMMANDS = {
     "controls": cmd_controls,
     "run": cmd_run,
     "static": cmd_static,
+    "sandbox": cmd_sandbox,
 }
 
 
@@ -146,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, RunError) as exc:
         print(f"asbuilt: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `asbuilt controls | head`: the reader went away, not an error
+        return 0
     except KeyboardInterrupt:
         print("asbuilt: interrupted", file=sys.stderr)
         return 130

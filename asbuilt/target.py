@@ -181,6 +181,12 @@ class Target(_Strict):
     installer: InstallerSection | None = None
     vantage_points: list[VantagePoint] = []
     static: StaticSection = StaticSection()
+    # @mutating scenarios (bundle round-trip, installer re-run) run only when this is true
+    # (or with --allow-mutating); they write under a dedicated prefix and clean up.
+    allow_mutating: bool = False
+    # Where probes may connect (CIDRs). Empty: anywhere the target names. The sandbox sets
+    # loopback and its own namespaces, so no probe of a sandbox run can leave the machine.
+    allowed_networks: list[str] = []
 
     # where the file was read from: relative paths in it are relative to its folder
     source: Path | None = Field(default=None, exclude=True)

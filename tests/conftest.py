@@ -45,3 +45,27 @@ def _fake_aws_credentials(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def sandbox():
+    """Bring the embedded sandbox up with the given drifts, holding the machine-wide sandbox lock
+    for the whole test (other test sessions wait): `target = sandbox("rds-single-az")`."""
+    import os
+
+    from asbuilt.sandbox import manager
+
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox needs root")
+    stack = []
+
+    def bring_up(*drifts: str):
+        if not stack:
+            cm = manager.exclusive()
+            cm.__enter__()
+            stack.append(cm)
+        return manager.up(list(drifts))
+
+    yield bring_up
+    for cm in stack:
+        cm.__exit__(None, None, None)

@@ -1,0 +1,308 @@
+"""`asbuilt sandbox up | down | status`: the embedded reference deployment, from real parts.
+
+``up`` starts (or keeps) every part, provisions the reference AWS estate into moto with the
+requested drifts, mirrors the data services' security groups into the packet filter, and
+writes the sandbox's target file (printed as the last line). It is idempotent: the processes
+keep running and the estate is provisioned anew, so ``up --drift X`` after ``up`` switches the
+drift on, and a plain ``up`` switches it off again.
+
+A part that fails to start stops ``up`` with one line naming the part and its log file; what
+had started is stopped again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from asbuilt.errors import RunError
+from asbuilt.sandbox import aws_reference, topology
+from asbuilt.sandbox.drifts import Drift, resolve
+from asbuilt.sandbox.parts.base import PartError, state_dir
+
+PLATFORM_TOPICS = ("conncentric.events", "conncentric.commands")
+AWS_KEY_ID = "AKIASANDBOXAUDITOR01"
+
+
+def _say(msg: str) -> None:
+    print(f"sandbox: {msg}", file=sys.stderr, flush=True)
+
+
+def _parts():
+    from asbuilt.sandbox.parts.kafka import KafkaPart
+    from asbuilt.sandbox.parts.kube import KubePart
+    from asbuilt.sandbox.parts.moto_server import MotoPart
+    from asbuilt.sandbox.parts.network import NetworkPart
+    from asbuilt.sandbox.parts.postgres import PostgresPart
+
+    return {"network": NetworkPart(), "moto": MotoPart(), "postgres": PostgresPart(), "kafka": KafkaPart(),
+            "kube": KubePart()}
+
+
+LOCK_FILE = Path("/run/lock/asbuilt-sandbox.lock") if Path("/run/lock").is_dir() else Path("/tmp/asbuilt-sandbox.lock")
+
+
+@contextlib.contextmanager
+def exclusive():
+    """Hold the machine-wide sandbox lock: the namespaces and ports are global, so two callers
+    (two test sessions, a test and a user) must not bring the sandbox up at the same time."""
+    with open(LOCK_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def target_path() -> Path:
+    return state_dir() / "target.yaml"
+
+
+def _state_file() -> Path:
+    return state_dir() / "sandbox.json"
+
+
+def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
+    drifts = resolve(drift_names or [])
+    if os.geteuid() != 0:
+        raise RunError("the sandbox needs root (network namespaces, PostgreSQL as the postgres user)")
+    parts = _parts()
+    started: list[Any] = []
+    facts: dict[str, Any] = {}
+    t0 = time.monotonic()
+
+    def step(name: str, fn: Callable[[], dict]) -> dict:
+        t = time.monotonic()
+        _say(f"{name}: starting")
+        try:
+            result = fn()
+        except PartError:
+            raise
+        except Exception as exc:  # a part's unexpected failure still ends as one line
+            raise PartError(name, f"{type(exc).__name__}: {exc}") from exc
+        started.append(parts.get(name))
+        _say(f"{name}: up ({time.monotonic() - t:.1f}s)")
+        return result
+
+    try:
+        facts["network"] = step("network", parts["network"].start)
+        facts["moto"] = step("moto", parts["moto"].start)
+        endpoint = facts["moto"]["endpoint_url"]
+        facts["aws"] = _provision_aws(endpoint, drifts)
+        facts["postgres"] = step("postgres", lambda: parts["postgres"].start(netns=topology.NS_VPC))
+        facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
+        _configure_kafka(parts["kafka"], drifts)
+        _mirror_security_groups(parts["network"], endpoint, facts["aws"])
+        if with_kube:
+            facts["kube"] = step("kube", parts["kube"].start)
+    except PartError as exc:
+        for part in reversed(started):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:  # best effort: the original failure is what the user needs
+                    pass
+        raise RunError(str(exc)) from None
+    state = {"drifts": [d.name for d in drifts], "facts": facts, "up_seconds": round(time.monotonic() - t0, 1)}
+    _state_file().write_text(json.dumps(state, indent=2, default=str))
+    path = write_target(facts, drifts)
+    _say(f"up in {time.monotonic() - t0:.1f}s" + (f" with drifts {', '.join(d.name for d in drifts)}" if drifts else ""))
+    return path
+
+
+def _reset_moto(endpoint: str) -> None:
+    req = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
+    opener.open(req, timeout=10).read()
+
+
+def _provision_aws(endpoint: str, drifts: list[Drift]) -> dict:
+    changes: dict[str, Any] = {}
+    for d in drifts:
+        changes.update(d.aws)
+    ref = dataclasses.replace(aws_reference.Reference(), **changes)
+    _reset_moto(endpoint)
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = AWS_KEY_ID
+    os.environ["AWS_SECRET_ACCESS_KEY"] = _aws_secret()
+    try:
+        ids = aws_reference.provision(endpoint, ref)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return ids
+
+
+def _aws_secret() -> str:
+    """The sandbox's AWS secret key: random per sandbox, kept in a 0600 file (never in a report)."""
+    path = state_dir() / "aws_secret_access_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(30))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _configure_kafka(kafka, drifts: list[Drift]) -> None:
+    overrides: dict[str, Any] = {}
+    for d in drifts:
+        overrides.update(d.kafka)
+    rf = overrides.get("replication_factor", 3)
+    min_isr = overrides.get("min_insync_replicas", 2)
+    from kafka.admin import NewTopic  # noqa: F401  (kafka-python present: fail early if not)
+
+    with kafka.admin() as admin:
+        existing = set(admin.list_topics())
+        for topic in PLATFORM_TOPICS:
+            if topic in existing:
+                admin.delete_topics([topic])
+    deadline = time.monotonic() + 30
+    for topic in PLATFORM_TOPICS:
+        while True:
+            try:
+                kafka.create_topic(topic, partitions=3, replication_factor=rf,
+                                   configs={"min.insync.replicas": str(min_isr)})
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+
+def _mirror_security_groups(network, endpoint: str, ids: dict) -> None:
+    """The packet filter admits exactly what the RDS and MSK security groups admit."""
+    from asbuilt.sandbox.parts.network import rules_from_security_group
+
+    ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret())
+    groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
+    # Members of the node security group are the EKS nodes: in the sandbox, the asb-node namespace.
+    group_cidrs = {ids["node_security_group"]: [topology.NODE_SUBNET]}
+    # The node subnets' CIDRs in the AWS estate are, in the sandbox, the node namespace's subnet.
+    translated = []
+    for sg_id, dests in ((ids["rds_security_group"], [topology.RDS_ADDR]),
+                         (ids["msk_security_group"], list(topology.BROKER_ADDRS))):
+        sg = json.loads(json.dumps(groups[sg_id]))
+        for perm in sg.get("IpPermissions", []):
+            for r in perm.get("IpRanges", []):
+                if r["CidrIp"].startswith("10.0."):
+                    r["CidrIp"] = topology.NODE_SUBNET
+        translated += rules_from_security_group(sg, group_cidrs, dests)
+    network.apply_security_groups(translated)
+
+
+def write_target(facts: dict, drifts: list[Drift]) -> Path:
+    aws_ids = facts["aws"]
+    pg = facts["postgres"]
+    kafka = facts["kafka"]
+    key_file = state_dir() / "aws_access_key_id"
+    key_file.write_text(AWS_KEY_ID)
+    key_file.chmod(0o600)
+    target: dict[str, Any] = {
+        "name": "asbuilt-sandbox",
+        "description": "The embedded reference deployment" + (
+            f" with drifts: {', '.join(d.name for d in drifts)}" if drifts else " (conforming)"),
+        "profile": "conncentric-aws",
+        "allow_mutating": True,
+        "allowed_networks": ["127.0.0.0/8", topology.NET_CIDR],
+        "aws": {
+            "region": aws_reference.REGION,
+            "endpoint_url": facts["moto"]["endpoint_url"],
+            "credentials": {
+                "access_key_id": {"file": str(key_file)},
+                "secret_access_key": {"file": str(state_dir() / "aws_secret_access_key")},
+            },
+            "timeouts": {"connect": 5, "read": 20, "max_attempts": 3},
+            "resources": {
+                "eks_cluster": aws_ids["eks_cluster"],
+                "eks_nodegroup": aws_ids["eks_nodegroup"],
+                "rds_instance": aws_ids["rds_instance"],
+                "msk_cluster": aws_ids["msk_cluster_arn"],
+                "alb": aws_ids["alb"],
+                "bundle_bucket": aws_ids["bundle_bucket"],
+                "installer_role": aws_ids["installer_role"],
+                "installer_policy": aws_ids["installer_policy_arn"],
+                "node_role": aws_ids["node_role"],
+                "ecr_repositories": aws_ids["ecr_repositories"],
+            },
+        },
+        "kafka": {
+            "bootstrap_servers": kafka["bootstrap_tls"],
+            "security_protocol": "SSL",
+            "ssl_cafile": kafka["ca_file"],
+            "ssl_certfile": kafka["client_cert"],
+            "ssl_keyfile": kafka["client_key"],
+            "topics": list(PLATFORM_TOPICS),
+        },
+        "postgres": {
+            "host": pg["host"],
+            "port": pg["port"],
+            "dbname": pg["dbname"],
+            "user": pg["user"],
+            "password": {"file": pg["password_file"]},
+            "sslmode": "verify-full",
+            "sslrootcert": pg["ca_file"],
+        },
+        "installer": {
+            "logs": {"source": "cloudwatch", "log_group": aws_ids["installer_log_group"]},
+            "trigger": {"kind": "sandbox"},
+        },
+        "vantage_points": [
+            {"name": topology.VANTAGE_INSIDE.name, "role": "inside", "kind": "netns", "netns": topology.NS_NODE},
+            {"name": topology.VANTAGE_OUTSIDE.name, "role": "outside", "kind": "netns", "netns": topology.NS_OUTSIDE},
+        ],
+    }
+    if "kube" in facts:
+        target["kubernetes"] = {"kubeconfig": facts["kube"]["kubeconfig"], "context": facts["kube"]["context"],
+                                "namespace": aws_reference.NAMESPACE, "release": "conncentric"}
+    path = target_path()
+    header = "# Written by `asbuilt sandbox up`: the embedded reference deployment. Secrets are file references.\n"
+    path.write_text(header + yaml.safe_dump(target, sort_keys=False))
+    return path
+
+
+def down() -> None:
+    parts = _parts()
+    errors = []
+    for name in ("kube", "kafka", "postgres", "moto", "network"):
+        try:
+            parts[name].stop()
+        except Exception as exc:
+            errors.append(f"{name}: {exc}")
+    for f in (target_path(), _state_file()):
+        f.unlink(missing_ok=True)
+    if errors:
+        raise RunError("sandbox down: " + "; ".join(errors))
+
+
+def status() -> dict[str, Any]:
+    parts = _parts()
+    out = {}
+    for name, part in parts.items():
+        try:
+            s = part.status()
+        except Exception as exc:
+            s = {"up": False, "error": str(exc)}
+        up = s.get("up", s.get("state") == "up")
+        addr = s.get("address") or s.get("endpoint_url") or s.get("bootstrap_tls") or ""
+        out[name] = {"up": bool(up), "address": addr}
+    try:
+        state = json.loads(_state_file().read_text())
+        out["drifts"] = state.get("drifts", [])
+    except (OSError, ValueError):
+        out["drifts"] = []
+    out["target"] = str(target_path()) if target_path().exists() else None
+    return out
