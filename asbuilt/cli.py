@@ -129,10 +129,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from asbuilt.sandbox.drifts import DRIFTS
 
     if args.sandbox_command == "up":
-        path = manager.up(args.drift)
+        with manager.exclusive():  # another `up`/`down` or a test holding the sandbox: wait for it
+            path = manager.up(args.drift)
         print(path)
     elif args.sandbox_command == "down":
-        manager.down()
+        with manager.exclusive():
+            manager.down()
         print("sandbox: down")
     elif args.sandbox_command == "status":
         st = manager.status()
@@ -154,11 +156,18 @@ def _not_yet(what: str) -> int:
     raise RunError(f"{what} is not available yet in this version")
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from asbuilt.bundle_cli import cmd_bundle as run_bundle
+
+    return run_bundle(args)
+
+
 COMMANDS = {
     "controls": cmd_controls,
     "run": cmd_run,
     "static": cmd_static,
     "sandbox": cmd_sandbox,
+    "bundle": cmd_bundle,
 }
 
 
