@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from asbuilt.sandbox.parts.base import PartError, port_open
+from asbuilt.sandbox.parts.base import PartError, free_port, port_open
 from asbuilt.sandbox.parts.kafka import ADMIN_PRINCIPAL, CLUSTER_ID, KafkaPart
 
 
@@ -199,3 +199,39 @@ def test_stop_leaves_no_jvm_and_no_port(kafka):
     for b in brokers:
         for port in (b["plaintext_port"], b["tls_port"], b["controller_port"]):
             assert not port_open(b["address"], port)
+
+
+# ------------------------------------------------------------- failures
+
+
+@pytest.mark.sandbox
+def test_a_taken_port_fails_with_the_part_and_log_named(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("ASBUILT_STATE", str(tmp_path))
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen(1)
+    taken = squatter.getsockname()[1]
+    ports = [(free_port(), free_port(), taken), (free_port(), free_port(), free_port()),
+             (free_port(), free_port(), free_port())]
+    try:
+        with pytest.raises(PartError) as caught:
+            KafkaPart().start(ports=ports)
+    finally:
+        squatter.close()
+    message = str(caught.value)
+    assert message.startswith("sandbox part kafka:") and f"127.0.0.1:{taken}" in message
+    assert "kafka-broker-1.log" in message
+
+
+@pytest.mark.sandbox
+def test_a_broker_that_dies_at_start_fails_with_its_log_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASBUILT_STATE", str(tmp_path))
+    part = KafkaPart(heap="1k")  # the JVM refuses to start with so small a heap
+    with pytest.raises(PartError) as caught:
+        part.start()
+    message = str(caught.value)
+    assert "exited during start-up" in message and "(log: " in message and "kafka-broker-" in message
+    assert part._ours() == []
+    assert part.status()["state"] == "down"

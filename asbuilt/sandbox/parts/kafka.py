@@ -60,7 +60,6 @@ from asbuilt.sandbox.parts.base import (
     Process,
     cache_dir,
     free_port,
-    port_open,
     run,
     state_dir,
     wait_for_port,
@@ -234,11 +233,11 @@ class KafkaPart:
                 if not p.running():
                     p.start()
                     started.append(p)
+            deadline = time.monotonic() + START_TIMEOUT
             for n in nodes:
-                p = procs[n.id]
-                deadline_left = START_TIMEOUT
-                wait_for_port(p, n.address, n.plaintext_port, timeout=deadline_left, netns=netns)
-                wait_for_port(p, n.address, n.tls_port, timeout=30, netns=netns)
+                for port in (n.plaintext_port, n.tls_port):
+                    wait_for_port(procs[n.id], n.address, port, netns=netns,
+                                  timeout=max(5.0, deadline - time.monotonic()))
             self._wait_ready(nodes, netns)
         except BaseException:
             for p in started:
@@ -249,19 +248,19 @@ class KafkaPart:
     def stop(self) -> None:
         """Stop all brokers (SIGTERM together, SIGKILL after a bound); no JVM or port is left."""
         state = self._load_state() or {}
-        ids = [n["id"] for n in state.get("nodes", [])] or [1, 2, 3]
-        procs = [self.process(i) for i in ids]
-        for p in procs:  # all at once: a lone survivor would wait for a quorum that is gone
-            pid = p.pid()
-            if pid is not None and p.running():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and any(p.running() for p in procs):
-            time.sleep(0.2)
+        nodes = [Node(**n) for n in state.get("nodes", [])]
+        procs = [self.process(n.id) for n in nodes] or [self.process(i) for i in (1, 2, 3)]
+        pids = [p.pid() for p in procs if p.running()]
+        pids += [pid for pid in self._ours() if pid not in pids]  # orphans of a lost pid file
+        # All at once: a lone survivor would wait for a controller quorum that is gone.
+        _signal_all(pids, signal.SIGTERM)
+        if not _wait_gone(pids, STOP_TIMEOUT):
+            _signal_all(pids, signal.SIGKILL)
+            _wait_gone(pids, 10)
         for p in procs:
-            p.stop(timeout=2)
-        self._kill_orphans()
+            with contextlib.suppress(FileNotFoundError):
+                p.pidfile.unlink()
+        self._wait_ports_closed(nodes, state.get("netns"), timeout=10)
 
     def purge(self) -> None:
         """Stop and forget everything but the cache: data, certificates, logs."""
@@ -490,7 +489,7 @@ class KafkaPart:
 
     def _java_argv(self, main: str, *args: str, node_id: int | None = None) -> list[str]:
         log4j = self.root / "log4j.properties"
-        if not log4j.is_file():
+        if not log4j.is_file() or log4j.read_text() != LOG4J:
             log4j.write_text(LOG4J)
         logs_dir = self.node_dir(node_id) / "logs" if node_id else self.root / "logs"
         return [
@@ -585,13 +584,23 @@ class KafkaPart:
                 raise PartError(PART, f"formatting broker-{n.id} storage failed (exit {rc}): {tail}", log)
 
     def _check_ports_free(self, nodes: list[Node], netns: str | None, procs: dict[int, Process]) -> None:
-        for n in nodes:
-            if procs[n.id].running():
-                continue
-            for port in n.ports():
-                if port_open(n.address, port, timeout=0.3, netns=netns):
-                    raise PartError(PART, f"{n.address}:{port} (broker-{n.id}) is taken by another program",
-                                    procs[n.id].logfile)
+        down = [n for n in nodes if not procs[n.id].running()]
+        # A JVM that was just killed holds its sockets until its last thread is gone: allow a moment.
+        busy = self._wait_ports_closed(down, netns, timeout=10)
+        if busy:
+            n, port = busy[0]
+            raise PartError(PART, f"{n.address}:{port} (broker-{n.id}) is taken by another program",
+                            procs[n.id].logfile)
+
+    def _wait_ports_closed(self, nodes: list[Node], netns: str | None, timeout: float) -> list[tuple[Node, int]]:
+        """Wait until the nodes' ports can be bound again; returns those still taken after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = _unbindable([(n.address, port) for n in nodes for port in n.ports()], netns)
+            taken = [(n, port) for n in nodes for port in n.ports() if (n.address, port) in busy]
+            if not taken or time.monotonic() > deadline:
+                return taken
+            time.sleep(0.25)
 
     def _ours(self) -> list[int]:
         """Pids of JVMs running a broker of this state directory, found by their config path."""
@@ -611,16 +620,10 @@ class KafkaPart:
 
     def _kill_orphans(self, keep: set[int | None] = frozenset()) -> None:
         pids = [p for p in self._ours() if p not in keep]
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while pids and time.monotonic() < deadline:
-            pids = [p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)]
-            time.sleep(0.2)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        _signal_all(pids, signal.SIGTERM)
+        if not _wait_gone(pids, 15):
+            _signal_all(pids, signal.SIGKILL)
+            _wait_gone(pids, 10)
 
     def _wait_ready(self, nodes: list[Node], netns: str | None) -> None:
         """Each broker answers a metadata request over SSL, and the cluster shows 3 unfenced brokers."""
@@ -729,6 +732,41 @@ sys.exit(1)
 """
 
 
+# Which (address, port) pairs cannot be bound (as a listener would): prints them as JSON.
+_BIND_PROBE = r"""
+import json, socket, sys
+busy = []
+for address, port in json.loads(sys.argv[1]):
+    s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((address, port))
+    except OSError:
+        busy.append([address, port])
+    finally:
+        s.close()
+print(json.dumps(busy))
+"""
+
+
+def _unbindable(endpoints: list[tuple[str, int]], netns: str | None) -> set[tuple[str, int]]:
+    """The endpoints a broker could not listen on now (a bind test, in the namespace if any).
+
+    A bind test rather than a connect: a program that listens but never accepts fills its
+    backlog, after which connects time out and would look like a free port."""
+    if not endpoints:
+        return set()
+    argv = [sys.executable, "-c", _BIND_PROBE, json.dumps(endpoints)]
+    if netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return {(a, int(p)) for a, p in json.loads(res.stdout)}
+    except (subprocess.TimeoutExpired, OSError, ValueError):
+        # The namespace is gone (nothing can be listening there) or the probe failed: treat as free.
+        return set()
+
+
 def _on_node(admin, node_id: int, request):
     """Send one request to one broker (kafka-python's admin client picks a node by itself)."""
     return admin._manager.run(admin._manager.send, request, node_id)
@@ -756,11 +794,35 @@ def _acls_on(admin, node_id: int, pattern, principal: str) -> list:
     return acls
 
 
-def _zombie(pid: int) -> bool:
+def _gone(pid: int) -> bool:
+    """True once every thread of the process has exited (a JVM's main thread turns zombie while
+    its other threads, and so its sockets, live on for a moment)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return True
+    for task in tasks:
+        try:
+            if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                return False
+        except (OSError, IndexError):
+            continue
+    return True
+
+
+def _wait_gone(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(_gone(p) for p in pids):
+            return True
+        time.sleep(0.1)
+    return all(_gone(p) for p in pids)
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
 
 
 def _make_ca(cert_file: Path, key_file: Path) -> None:
