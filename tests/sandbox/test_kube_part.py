@@ -241,3 +241,33 @@ def test_stop_leaves_no_process_or_port(part, facts):
     for key in ("api_port", "etcd_client_port", "etcd_peer_port"):
         assert not port_open("127.0.0.1", now[key]), key
     part.stop()  # stopping twice is fine
+
+
+@pytest.mark.skipif(os.environ.get("ASBUILT_KUBE_CONTROLLERS", "") in ("", "0"),
+                    reason="kube-controller-manager is optional (ASBUILT_KUBE_CONTROLLERS=1 to build and test it)")
+def test_controllers_option_runs_replicasets(tmp_path, monkeypatch):
+    from kubernetes import client
+
+    monkeypatch.setenv("ASBUILT_STATE", str(tmp_path / "state"))
+    from asbuilt.sandbox.parts.kube import KubePart
+
+    kube = KubePart(controllers=True)
+    try:
+        facts = kube.start()
+        api = client.ApiClient(configuration=_configuration(facts))
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="ctl")))
+        apps.create_namespaced_deployment("ctl", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "example.invalid/web:1"}]}}}})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(core.list_namespaced_pod("ctl").items) < 2:
+            time.sleep(0.25)
+        assert len(apps.list_namespaced_replica_set("ctl").items) == 1
+        assert len(core.list_namespaced_pod("ctl").items) == 2  # Pending: no scheduler, no nodes
+        assert [s.metadata.name for s in core.list_namespaced_service_account("ctl").items] == ["default"]
+    finally:
+        kube.stop()
+    assert _our_processes(kube.dir) == []

@@ -306,8 +306,8 @@ class KubePart:
     def _get(self, url: str, timeout: float = 3.0) -> tuple[int, str]:
         """GET a sandbox URL (loopback only)."""
         assert url.startswith(f"https://{HOST}:") or url.startswith(f"http://{HOST}:"), url
-        ctx = self._ssl_context() if url.startswith("https") else None
         try:
+            ctx = self._ssl_context() if url.startswith("https") else None
             with urllib.request.urlopen(url, timeout=timeout, context=ctx) as res:  # noqa: S310
                 return res.status, res.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
@@ -444,9 +444,21 @@ class KubePart:
             return facts
         return None
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """One start/stop at a time per sandbox state directory."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def start(self) -> dict:
         """Start etcd and kube-apiserver (idempotent); returns the facts other parts and the suite need."""
         self.install()
+        with self._locked():
+            return self._start()
+
+    def _start(self) -> dict:
         facts = self._running_facts()
         if facts and facts.get("controllers", False) == self.controllers:
             return facts
@@ -458,8 +470,14 @@ class KubePart:
 
         def port(key: str) -> int:  # keep the previous ports (a stable address) when they are free
             old = previous.get(key)
-            if isinstance(old, int) and not port_open(HOST, old):
-                return old
+            if isinstance(old, int):
+                # A just-killed Go process can look gone (zombie leader) while its threads still hold
+                # the listening socket for a moment: give the port a little time to close.
+                deadline = time.monotonic() + 3
+                while port_open(HOST, old) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not port_open(HOST, old):
+                    return old
             return free_port()
 
         etcd_client, etcd_peer = port("etcd_client_port"), port("etcd_peer_port")
@@ -526,8 +544,10 @@ class KubePart:
         raise PartError(PART, f"{what} within {timeout:.0f}s", proc.logfile)
 
     def _orphans(self) -> list[int]:
-        """Our binaries still running with this sandbox's state dir in their arguments but no pid file
-        (a crashed earlier run); never anything else."""
+        """Pids of our binaries (by path) running with this sandbox's state dir in their arguments.
+
+        Called after the pid-file processes are stopped, what remains is left over from a run whose
+        pid files were lost; nothing else (another sandbox, another etcd) ever matches."""
         ours = {str(self.bin_dir / b.name) for b in (ETCD, APISERVER, CONTROLLER_MANAGER)}
         marker = str(self.dir)
         pids = []
@@ -561,7 +581,8 @@ class KubePart:
     def stop(self) -> None:
         """Stop kube-controller-manager, kube-apiserver and etcd; no process or port is left behind."""
         facts = self._load_facts() or {}
-        self._stop_all()
+        with self._locked():
+            self._stop_all()
         ports = [facts.get(k) for k in ("api_port", "etcd_client_port", "etcd_peer_port")]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(isinstance(p, int) and port_open(HOST, p) for p in ports):
