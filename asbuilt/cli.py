@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--strict", action="store_true", help="should-controls and pending controls fail the gate")
     r.add_argument("--allow-mutating", action="store_true",
                    help="run @mutating scenarios (they write under a dedicated prefix and clean up)")
-    r.add_argument("--waivers", type=Path, help="waiver file (YAML)")
-    r.add_argument("--baseline", type=Path, help="results.json of an earlier run: exit 3 on drift")
+    r.add_argument("--waivers", type=Path, help="waiver file (YAML, see examples/waivers.yaml)")
+    r.add_argument("--baseline", type=Path,
+                   help="results.json of an earlier run: writes drift.md/drift.json; exit 3 on drift "
+                        "(when nothing failed: 1 and 2 take precedence)")
     r.add_argument("-n", dest="workers", help="parallel workers (pytest-xdist), e.g. auto")
 
     s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles")
@@ -50,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default="conncentric-aws")
     s.add_argument("--values", action="append", type=Path, default=[], help="Helm values file (repeatable)")
     s.add_argument("--report-dir", type=Path, default=Path("reports"))
+    s.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
+    s.add_argument("--strict", action="store_true", help="should-controls fail the gate")
+    s.add_argument("--with-checkov-builtins", action="store_true",
+                   help="also run checkov's built-in checks; their findings are listed apart (extra_findings)")
 
     sb = sub.add_parser("sandbox", help="the embedded reference deployment")
     sbs = sb.add_subparsers(dest="sandbox_command", required=True, parser_class=_Parser)
@@ -75,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drift", help="compare two results files")
     d.add_argument("--baseline", type=Path, required=True)
     d.add_argument("--current", type=Path, required=True)
+    d.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI comment)")
+    d.add_argument("--json", type=Path, help="write the full comparison as JSON")
     return p
 
 
@@ -108,14 +116,31 @@ def cmd_controls(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from asbuilt.runner import run
 
-    if args.waivers or args.baseline:
-        raise RunError("--waivers and --baseline are not available yet in this version")
     pytest_args = ["-n", args.workers] if args.workers else []
     return run(
         args.target, args.profile, args.report_dir, args.controls,
         live=not args.static_only, static=not args.live_only, strict=args.strict,
         allow_mutating=args.allow_mutating, pytest_args=pytest_args,
+        waivers_path=args.waivers, baseline_path=args.baseline, workers=args.workers,
     )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from asbuilt.report.html import report_command
+
+    return report_command(args.results, args.html)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from asbuilt.report import drift
+
+    report = drift.compare_files(args.baseline, args.current)
+    try:
+        drift.write_files(report, args.markdown, args.json)
+    except OSError as exc:
+        raise InputError(f"cannot write the drift report: {exc.strerror or exc}: {exc.filename}") from None
+    print(drift.text_summary(report))
+    return 3 if report.drift else 0
 
 
 def cmd_static(args: argparse.Namespace) -> int:
@@ -168,6 +193,8 @@ COMMANDS = {
     "static": cmd_static,
     "sandbox": cmd_sandbox,
     "bundle": cmd_bundle,
+    "report": cmd_report,
+    "drift": cmd_drift,
 }
 
 

@@ -4,6 +4,14 @@ Scenarios (features/) carry their control IDs as tags (@HA_01); pytest-bdd turns
 markers. Steps call a rule and hand its Verdict to the ``verdict`` fixture. When a scenario
 dies before a verdict (a probe could not read, a step is missing), every control it is tagged
 with gets an ``error`` verdict with the reason, so nothing silently passes.
+
+Parallel runs (`asbuilt run -n auto`, pytest-xdist): every worker has its own session, context
+and AWS probe. A worker attaches each scenario's verdicts to the scenario's teardown report
+(``user_properties``), which xdist sends to the controller; the controller records them as if it
+had run the scenario, and prints the progress line. What does not belong to one scenario (the
+verdicts of deselected @mutating scenarios, the AWS call counts, the collection order) travels in
+``workeroutput`` at the end of each worker's session. The controller writes the verdicts file in
+collection order, so a parallel run gives the same results as a serial one.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,6 +45,10 @@ class RunContext:
         self.allow_mutating = allow_mutating
         self.verdicts: list[Verdict] = []
         self.by_item: dict[str, list[Verdict]] = {}
+        self.deselected: list[tuple[str, Verdict]] = []  # (nodeid, verdict) of deselected @mutating scenarios
+        self.order: list[str] = []  # node ids in collection order
+        self.worker_calls: Counter[str] = Counter()  # AWS calls made by xdist workers (controller only)
+        self.crashed: list[str] = []  # scenarios whose xdist worker died (controller only)
         self._aws = None
         self.aws_error: str | None = None
         self.started = time.monotonic()
@@ -56,6 +69,26 @@ class RunContext:
 
 _CTX_KEY = pytest.StashKey[RunContext]()
 _CURRENT_ITEM: list[str] = []
+_PROP = "asbuilt_verdicts"  # user_properties key carrying a scenario's verdicts from an xdist worker
+_OUTPUT = "asbuilt"  # workeroutput key carrying a worker's deselected verdicts, AWS calls, order
+_BDD = "asbuilt_bdd_scenario"  # user_properties key carrying pytest-bdd's scenario report (cucumber.json)
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """The xdist controller of a parallel run (it runs no scenario itself)."""
+    return not is_worker(config) and config.pluginmanager.has_plugin("dsession")
+
+
+def _verdict_json(v: Verdict) -> dict[str, Any]:
+    return {"control": v.control, "status": v.status, "message": v.message, "evidence": v.evidence, "source": v.source}
+
+
+def _verdict_from(d: dict[str, Any]) -> Verdict:
+    return Verdict(d["control"], d["status"], d["message"], d.get("evidence") or [], d.get("source", "live"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,14 +128,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("mutating") and not ctx.allow_mutating:
             # Read-only run: the controls of this scenario are reported skipped, with the reason.
             for cid in item_controls(item, ctx.catalogue):
-                ctx.verdicts.append(Verdict(cid, "skipped", "scenario writes to the target (@mutating); "
-                                            "this run is read-only (use --allow-mutating)"))
+                v = Verdict(cid, "skipped", "scenario writes to the target (@mutating); "
+                            "this run is read-only (use --allow-mutating)")
+                ctx.verdicts.append(v)
+                ctx.deselected.append((item.nodeid, v))
             drop.append(item)
         else:
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    ctx = session.config.stash.get(_CTX_KEY, None)
+    if ctx is not None:
+        ctx.order = [item.nodeid for item in session.items]
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +193,16 @@ def verdict(asbuilt_run: RunContext, request: pytest.FixtureRequest) -> Callable
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     ctx = item.config.stash.get(_CTX_KEY, None)
-    if ctx is None or report.when not in ("setup", "call"):
+    if ctx is None:
+        return report
+    if is_worker(item.config) and report.when == "call":
+        _send_bdd_context(report)
+    if report.when == "teardown":
+        if is_worker(item.config):  # hand the scenario's verdicts to the xdist controller
+            vs = ctx.by_item.get(item.nodeid, [])
+            report.user_properties.append((_PROP, json.dumps([_verdict_json(v) for v in vs], default=str)))
+        return report
+    if report.when not in ("setup", "call"):
         return report
     controls = item_controls(item, ctx.catalogue)
     recorded = {v.control for v in ctx.by_item.get(item.nodeid, [])}
@@ -180,6 +231,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _send_bdd_context(report: pytest.TestReport) -> None:
+    """pytest-bdd keeps a scenario's report beside the TestReport object (a WeakKeyDictionary), which
+    does not travel from an xdist worker: carry it in user_properties for the controller's cucumber.json."""
+    try:
+        from pytest_bdd.reporting import test_report_context_registry
+    except ImportError:  # another pytest-bdd layout: cucumber.json of parallel runs stays empty
+        return
+    context = test_report_context_registry.get(report)
+    if context is not None:
+        report.user_properties.append((_BDD, json.dumps({"scenario": context.scenario, "name": context.name},
+                                                        default=str)))
+
+
+def _receive_bdd_context(report: pytest.TestReport) -> None:
+    for key, value in getattr(report, "user_properties", []) or []:
+        if key != _BDD:
+            continue
+        try:
+            from pytest_bdd.reporting import ReportContext, test_report_context_registry
+        except ImportError:
+            return
+        data = json.loads(value)
+        test_report_context_registry[report] = ReportContext(scenario=data["scenario"], name=data["name"])
+
+
 def _add(ctx: RunContext, item: pytest.Item, v: Verdict) -> None:
     ctx.verdicts.append(v)
     ctx.by_item.setdefault(item.nodeid, []).append(v)
@@ -188,13 +264,28 @@ def _add(ctx: RunContext, item: pytest.Item, v: Verdict) -> None:
 _MARK = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR", "skipped": "SKIP "}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """A progress line per scenario: worst verdict, its controls, the scenario name."""
+    """A progress line per scenario: worst verdict, its controls, the scenario name.
+
+    On the xdist controller, first take what the worker sent with the report (tryfirst: before
+    pytest-bdd's cucumber.json writer reads the scenario report)."""
+    ctx = _ctx_from_report()
+    if ctx is None or not _CONFIG or is_worker(_CONFIG[0]):
+        return
+    if report.when == "call" and is_controller(_CONFIG[0]):
+        _receive_bdd_context(report)
+    if report.when == "???" and is_controller(_CONFIG[0]):  # xdist: the worker running it crashed
+        ctx.crashed.append(report.nodeid)
+        return
     if report.when != "teardown":
         return
-    ctx = _ctx_from_report()
-    if ctx is None:
-        return
+    if is_controller(_CONFIG[0]):  # a scenario a worker ran: record its verdicts here
+        for key, value in getattr(report, "user_properties", []) or []:
+            if key == _PROP and report.nodeid not in ctx.by_item:
+                vs = [_verdict_from(d) for d in json.loads(value)]
+                ctx.by_item[report.nodeid] = vs
+                ctx.verdicts.extend(vs)
     vs = ctx.by_item.get(report.nodeid, [])
     if not vs:
         return
@@ -218,16 +309,54 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG[:] = [session.config]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: a worker finished; take what it sent at the end of its session."""
+    if not _CONFIG:
+        return
+    ctx = _CONFIG[0].stash.get(_CTX_KEY, None)
+    raw = (getattr(node, "workeroutput", None) or {}).get(_OUTPUT)
+    if ctx is None or not raw:
+        return
+    data = json.loads(raw)
+    ctx.worker_calls.update(data.get("aws_calls", {}))
+    if not ctx.order:  # every worker collects the same scenarios in the same order
+        ctx.order = list(data.get("order", []))
+    if not ctx.deselected:
+        ctx.deselected = [(nodeid, _verdict_from(v)) for nodeid, v in data.get("deselected", [])]
+
+
+def ordered_verdicts(ctx: RunContext) -> list[Verdict]:
+    """Deselected scenarios first, then each scenario's verdicts in collection order (serial or not)."""
+    out = [v for _, v in ctx.deselected]
+    seen = set()
+    for nodeid in [*ctx.order, *ctx.by_item]:
+        if nodeid in seen:
+            continue
+        seen.add(nodeid)
+        out.extend(ctx.by_item.get(nodeid, []))
+    accounted = {id(v) for v in out}
+    out += [v for v in ctx.verdicts if id(v) not in accounted]  # recorded outside any scenario
+    return out
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ctx = session.config.stash.get(_CTX_KEY, None)
     out = session.config.getoption("--asbuilt-verdicts", default=None)
     if ctx is None or not out:
         return
+    if is_worker(session.config):  # the controller writes the file; send it what it cannot get otherwise
+        session.config.workeroutput[_OUTPUT] = json.dumps({
+            "deselected": [(nodeid, _verdict_json(v)) for nodeid, v in ctx.deselected],
+            "aws_calls": ctx.aws_calls,
+            "order": ctx.order,
+        }, default=str)
+        return
+    calls = Counter(ctx.aws_calls)
+    calls.update(ctx.worker_calls)
     doc = {
-        "verdicts": [
-            {"control": v.control, "status": v.status, "message": v.message, "evidence": v.evidence, "source": v.source}
-            for v in ctx.verdicts
-        ],
-        "aws_calls": ctx.aws_calls,
+        "verdicts": [_verdict_json(v) for v in ordered_verdicts(ctx)],
+        "aws_calls": dict(calls),
+        "crashed": ctx.crashed,
     }
     Path(out).write_text(json.dumps(doc, default=str))

@@ -1,4 +1,14 @@
-"""`asbuilt run`: static checks, then the live scenarios through pytest + pytest-bdd, then reports."""
+"""`asbuilt run`: static checks, then the live scenarios through pytest + pytest-bdd, then reports.
+
+After the verdicts are combined (one result per control), waivers (``--waivers``) turn covered
+failures into ``waived``; then results.json, junit.xml and the HTML sign-off report.html are
+written, and with ``--baseline`` the run is compared with an earlier results.json (drift.md,
+drift.json).
+
+Exit code precedence: 1 (a must control failed, or --strict) > 2 (a must control errored) >
+3 (drift against the baseline) > 0. Drift is still reported (drift.md, the summary) when the run
+also failed; the exit code then says the more urgent thing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,9 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from asbuilt.catalogue import Catalogue, Profile, load_catalogue, load_profile
 from asbuilt.errors import InputError, RunError
@@ -51,12 +63,21 @@ def run(
     strict: bool = False,
     allow_mutating: bool = False,
     pytest_args: list[str] | None = None,
+    waivers_path: Path | None = None,
+    baseline_path: Path | None = None,
+    workers: str | None = None,
 ) -> int:
     started = utc_now()
     target_path = resolve_target_path(target_arg)
     target = load_target(target_path)
     catalogue = load_catalogue()
     profile = load_profile(profile_arg or target.profile or "conncentric-aws")
+    # Bad waiver or baseline files are input errors before anything runs.
+    from asbuilt.report.results import load_results_json
+    from asbuilt.waivers import apply_waivers, load_waivers
+
+    waivers = load_waivers(waivers_path) if waivers_path is not None else None
+    baseline = load_results_json(baseline_path) if baseline_path is not None else None
     selection = Selection(select_controls(catalogue, profile, control_ids), live=live, static=static, strict=strict)
     report_dir.mkdir(parents=True, exist_ok=True)
 
@@ -85,15 +106,56 @@ def run(
         (report_dir / "cucumber.json").write_text("[]\n")
 
     results = combine(catalogue, profile, verdicts, selection, implemented)
+    if waivers is not None:
+        extra["waivers_file"] = str(waivers_path)
+        extra["waivers"] = apply_waivers(results, waivers, profile.name)
+    extra["source_verdicts"] = source_verdicts(verdicts)
+    if workers:
+        extra["workers"] = workers
     mode = "live+static" if live and static else ("live" if live else "static")
     run_doc = run_info(str(target_path), profile, started, target_name=target.name, mode=mode,
                        selected_controls=sorted(selection.control_ids) if selection.control_ids else "all",
                        strict=strict, **extra)
+    drift = None
+    if baseline is not None:
+        from asbuilt.report import drift as drift_mod
+
+        current = json.loads(json.dumps(
+            {"run": {**run_doc, "counts": counts(results)}, "controls": [asdict(r) for r in results]}, default=str))
+        drift = drift_mod.compare(baseline, current, str(baseline_path), str(report_dir / "results.json"))
+        run_doc["drift"] = {"baseline": str(baseline_path), "baseline_started": drift.baseline.get("started"),
+                            "drift": drift.drift, "counts": drift.summary_counts()}
+        drift_mod.write_files(drift, report_dir / "drift.md", report_dir / "drift.json")
     write_results_json(report_dir / "results.json", run_doc, results)
     write_junit(report_dir / "junit.xml", run_doc, results)
+    from asbuilt.report.html import write_html
+
+    write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html", report_dir / "results.json")
     code = exit_code(results, strict)
+    if code == 0 and drift is not None and drift.drift:
+        code = 3
     print_summary(results, profile, code, report_dir)
+    for w in extra.get("waivers") or []:
+        if w["state"] != "active":
+            print(f"  waiver {w['control']} ({w['approver']}, expires {w['expires']}): {w['state']}: {w['note']}")
+    if drift is not None:
+        from asbuilt.report.drift import text_summary
+
+        print(text_summary(drift))
+        print(f"  drift report: {report_dir / 'drift.md'}")
     return code
+
+
+def source_verdicts(verdicts: list[Verdict]) -> dict[str, list[dict[str, Any]]]:
+    """Per-source verdicts of the controls checked both live and static (the report sets them side by side)."""
+    by: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        by.setdefault(v.control, []).append(v)
+    return {
+        cid: [{"source": v.source, "status": v.status, "message": v.message} for v in vs]
+        for cid, vs in by.items()
+        if {v.source for v in vs} >= {"live", "static"}
+    }
 
 
 def _marker_expr(catalogue: Catalogue, profile: Profile, selection: Selection) -> str:
@@ -135,6 +197,11 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
         if int(code) in (3, 4) or not out.exists():  # internal error / usage error inside pytest
             raise RunError(f"the live suite could not run (pytest exit {int(code)})")
         doc = json.loads(out.read_text())
+    if doc.get("crashed"):  # a parallel worker died: its scenarios' controls would silently read "skipped"
+        crashed = doc["crashed"]
+        raise RunError(f"the live suite could not finish: a parallel worker crashed while running "
+                       f"{crashed[0].split('::')[-1]}" + (f" and {len(crashed) - 1} more" if len(crashed) > 1 else "")
+                       + "; run again without -n to see why")
     verdicts = [Verdict(v["control"], v["status"], v["message"], v["evidence"], v["source"]) for v in doc["verdicts"]]
     return verdicts, doc.get("aws_calls", {})
 
@@ -165,9 +232,11 @@ def print_summary(results: list[ControlResult], profile: Profile, code: int, rep
         print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
     c = counts(results)
     summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
-    verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)"}[code]
+    verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
+               3: "DRIFT against the baseline"}.get(code, f"exit {code}")
     if code == 0 and c["pending"]:
         verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/", file=out)
+    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
+          f"(sign-off: {report_dir / 'report.html'})", file=out)
     for o in profile.overrides:
         print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)
