@@ -38,3 +38,92 @@ def rds_backups(instances: list[dict], min_retention_days: int, reference_retent
         f"set the backup retention period to at least {min_retention_days} day(s), reference "
         f"{reference_retention_days} (backup_retention_period / BackupRetentionPeriod)",
     )
+
+
+def _zone_findings(resource: str, zones: list, need: int, what: str) -> tuple[list[str], list[str]]:
+    """(findings, unknowns) for a resource whose subnets must span ``need`` distinct zones.
+
+    zones: one entry per subnet; None where the zone is not known (a static reader could not
+    resolve it). Unknown zones are reported only when the known ones are not enough.
+    """
+    known = {z for z in zones if z}
+    unknown = [z for z in zones if not z]
+    if len(known) >= need:
+        return [], []
+    if unknown:
+        return [], [f"{resource}: the availability zone of {len(unknown)} of its {what} subnet(s) is not known"]
+    shown = ", ".join(sorted(known)) or "none"
+    return [f"{resource}: {what} subnets span {len(known)} availability zone(s) ({shown}), fewer than {need}"], []
+
+
+def _summarise_zones(control: str, findings: list[str], unknowns: list[str], ok: str, items: list[dict], fix: str) -> Verdict:
+    if not findings and unknowns:
+        return errored(control, "; ".join(unknowns) + " (set availability_zone / AvailabilityZone so it can be read)",
+                       items)
+    return summarise(control, findings, ok, items, fix)
+
+
+def msk_broker_spread(clusters: list[dict], brokers: int, zones: int) -> Verdict:
+    """HA-03. clusters: [{"resource", "broker_count": 3, "zones": ["us-east-1a", ...] (one per client subnet)}]"""
+    if not clusters:
+        return errored("HA-03", "no MSK cluster found on the target to check")
+    findings: list[str] = []
+    unknowns: list[str] = []
+    for c in clusters:
+        count = c.get("broker_count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < brokers:
+            findings.append(f"{c['resource']}: {count} broker node(s), fewer than {brokers}")
+        f, u = _zone_findings(c["resource"], list(c.get("zones") or []), zones, "client")
+        findings += f
+        unknowns += u
+    ok = ", ".join(f"{c['resource']}: {c.get('broker_count')} brokers over "
+                   f"{len({z for z in c.get('zones') or [] if z})} AZs" for c in clusters)
+    return _summarise_zones(
+        "HA-03", findings, unknowns, ok, clusters,
+        f"run {brokers} broker nodes with one client subnet in each of {zones} availability zones "
+        "(number_of_broker_nodes / NumberOfBrokerNodes and broker_node_group_info.client_subnets / "
+        "BrokerNodeGroupInfo.ClientSubnets; the broker count must be a multiple of the AZ count)",
+    )
+
+
+def eks_nodegroup_spread(groups: list[dict], min_zones: int, min_nodes: int) -> Verdict:
+    """HA-04. groups: [{"resource", "zones": [...] (one per subnet), "min_size": 2, "desired_size": 3}]"""
+    if not groups:
+        return errored("HA-04", "no EKS managed node group found on the target to check")
+    findings: list[str] = []
+    unknowns: list[str] = []
+    for g in groups:
+        f, u = _zone_findings(g["resource"], list(g.get("zones") or []), min_zones, "node group")
+        findings += f
+        unknowns += u
+        for key in ("min_size", "desired_size"):
+            n = g.get(key)
+            if n is None and key == "desired_size":
+                continue  # desired defaults to min when unset
+            if not isinstance(n, int) or isinstance(n, bool) or n < min_nodes:
+                findings.append(f"{g['resource']}: {key.replace('_', ' ')} is {n}, below {min_nodes}")
+    ok = ", ".join(f"{g['resource']}: {len({z for z in g.get('zones') or [] if z})} AZs, "
+                   f"min {g.get('min_size')}, desired {g.get('desired_size')}" for g in groups)
+    return _summarise_zones(
+        "HA-04", findings, unknowns, ok, groups,
+        f"give the node group subnets in at least {min_zones} availability zones and at least {min_nodes} "
+        "nodes (subnet_ids and scaling_config.min_size/desired_size; Subnets and ScalingConfig)",
+    )
+
+
+def alb_spread(balancers: list[dict], min_zones: int) -> Verdict:
+    """HA-06. balancers: [{"resource", "zones": [...] (one per subnet / subnet mapping)}]"""
+    if not balancers:
+        return errored("HA-06", "no application load balancer found on the target to check")
+    findings: list[str] = []
+    unknowns: list[str] = []
+    for b in balancers:
+        f, u = _zone_findings(b["resource"], list(b.get("zones") or []), min_zones, "load balancer")
+        findings += f
+        unknowns += u
+    ok = ", ".join(f"{b['resource']}: {len({z for z in b.get('zones') or [] if z})} AZs" for b in balancers)
+    return _summarise_zones(
+        "HA-06", findings, unknowns, ok, balancers,
+        f"attach the load balancer to subnets in at least {min_zones} availability zones "
+        "(aws_lb.subnets / Subnets, or the Ingress annotation alb.ingress.kubernetes.io/subnets)",
+    )

@@ -1,0 +1,257 @@
+"""NET-*: security groups, load balancer posture, MSK in-transit encryption, VPC placement.
+
+Security groups are given in one neutral form, whatever they were read from
+(EC2 DescribeSecurityGroups, Terraform, CloudFormation)::
+
+    {"id": "sg-0123" | "aws_security_group.rds" | "RdsSecurityGroup",
+     "resource": "ARN/id or file:line (address)",
+     "ingress": [{"resource": "where the rule is written (file:line) or the group id",
+                  "protocol": "tcp" | "udp" | "icmp" | "-1",   # -1 = all protocols
+                  "from_port": 5432, "to_port": 5432,           # None with protocol -1
+                  "cidrs_v4": ["10.0.0.0/16"], "cidrs_v6": [],
+                  "groups": ["sg-0456"],                        # referenced (source) security groups
+                  "prefix_lists": []}]}
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable
+
+from asbuilt.rules import Verdict, errored, passed, summarise
+
+WORLD = {"0.0.0.0/0", "::/0"}
+
+
+def _proto(rule: dict) -> str:
+    p = str(rule.get("protocol", "")).lower()
+    return {"6": "tcp", "17": "udp", "1": "icmp", "all": "-1", "-1": "-1"}.get(p, p)
+
+
+def admits_port(rule: dict, port: int) -> bool:
+    proto = _proto(rule)
+    if proto == "-1":
+        return True
+    if proto != "tcp":
+        return False
+    lo, hi = rule.get("from_port"), rule.get("to_port")
+    if lo is None and hi is None:
+        return True
+    try:
+        lo_i = int(lo if lo is not None else hi)
+        hi_i = int(hi if hi is not None else lo)
+    except (TypeError, ValueError):
+        return False
+    if lo_i == -1 and hi_i == -1:
+        return True
+    return lo_i <= port <= hi_i
+
+
+def _ports_text(rule: dict) -> str:
+    proto = _proto(rule)
+    if proto == "-1":
+        return "all traffic"
+    lo, hi = rule.get("from_port"), rule.get("to_port")
+    if lo is None and hi is None or (str(lo) == "-1" and str(hi) == "-1"):
+        return f"{proto} all ports"
+    return f"{proto} {lo}" if lo == hi else f"{proto} {lo}-{hi}"
+
+
+def _sources_text(rule: dict) -> str:
+    parts = [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", []), *rule.get("groups", []),
+             *rule.get("prefix_lists", [])]
+    return ", ".join(str(p) for p in parts) or "no source"
+
+
+def _cidr_covers(rule_cidr: str, node_cidr: str) -> bool:
+    try:
+        outer = ipaddress.ip_network(str(rule_cidr), strict=False)
+        inner = ipaddress.ip_network(str(node_cidr), strict=False)
+    except ValueError:
+        return str(rule_cidr) == str(node_cidr)
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def _admits_nodes(groups: list[dict], ports: Iterable[int], node_groups: list[str], node_cidrs: list[str]) -> list[int]:
+    """The ports of ``ports`` some ingress rule of ``groups`` admits from the nodes."""
+    found = []
+    for port in ports:
+        for sg in groups:
+            for rule in sg.get("ingress", []):
+                if not admits_port(rule, port):
+                    continue
+                if set(map(str, rule.get("groups", []))) & set(map(str, node_groups)):
+                    found.append(port)
+                    break
+                cidrs = [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", [])]
+                if any(_cidr_covers(c, n) for c in cidrs if c not in WORLD for n in node_cidrs):
+                    found.append(port)
+                    break
+            if port in found:
+                break
+    return found
+
+
+def _admission(control: str, items: list[dict], ports: list[int], kind: str, need_all: bool, fix: str) -> Verdict:
+    if not items:
+        return errored(control, f"no {kind} found on the target to check")
+    findings, unknown = [], []
+    for item in items:
+        nodes = list(item.get("node_security_groups") or [])
+        cidrs = list(item.get("node_cidrs") or [])
+        groups = list(item.get("security_groups") or [])
+        if not nodes and not cidrs:
+            unknown.append(f"{item['resource']}: the EKS node security group is not known")
+            continue
+        if not groups:
+            findings.append(f"{item['resource']}: has no security group")
+            continue
+        admitted = _admits_nodes(groups, ports, nodes, cidrs)
+        wanted = " and ".join(map(str, ports)) if need_all else " or ".join(map(str, ports))
+        if (need_all and set(admitted) != set(ports)) or not admitted:
+            sg_names = ", ".join(str(g.get("resource") or g.get("id")) for g in groups)
+            findings.append(f"{item['resource']}: its security group(s) {sg_names} do not admit TCP {wanted} "
+                            f"from the EKS node security group ({', '.join(nodes) or 'none'})"
+                            + (f" or node subnets ({', '.join(cidrs)})" if cidrs else ""))
+    if unknown and not findings:
+        return errored(control, "; ".join(unknown), items)
+    ok = ", ".join(f"{i['resource']}: TCP {'/'.join(map(str, ports))} admitted from the EKS nodes" for i in items)
+    return summarise(control, findings, ok, items, fix)
+
+
+def rds_admits_nodes(databases: list[dict], port: int) -> Verdict:
+    """NET-01. databases: [{"resource", "security_groups": [SG...], "node_security_groups": [ids],
+    "node_cidrs": [CIDRs of the node subnets]}]"""
+    return _admission(
+        "NET-01", databases, [port], "RDS instance", True,
+        f"add an ingress rule to the database security group for TCP {port} whose source is the EKS node "
+        "security group (aws_vpc_security_group_ingress_rule.referenced_security_group_id / "
+        "AWS::EC2::SecurityGroupIngress SourceSecurityGroupId)",
+    )
+
+
+def msk_admits_nodes(clusters: list[dict], ports: list[int]) -> Verdict:
+    """NET-02. clusters: [{"resource", "security_groups": [SG...], "node_security_groups": [ids], "node_cidrs": []}]"""
+    return _admission(
+        "NET-02", clusters, list(ports), "MSK cluster", False,
+        f"add an ingress rule to the MSK security group for TCP {' and/or '.join(map(str, ports))} (TLS: "
+        f"{ports[-1]}) whose source is the EKS node security group",
+    )
+
+
+def no_open_ingress(items: list[dict]) -> Verdict:
+    """NET-03. items: [{"resource": the RDS instance or MSK cluster, "allowed_ports": [5432],
+    "security_groups": [SG...]}]: no ingress from 0.0.0.0/0 or ::/0, none on another port."""
+    if not items:
+        return errored("NET-03", "no RDS instance or MSK cluster found on the target to check")
+    findings = []
+    for item in items:
+        allowed = {int(p) for p in item.get("allowed_ports", [])}
+        for sg in item.get("security_groups") or []:
+            for rule in sg.get("ingress", []):
+                where = rule.get("resource") or sg.get("resource") or sg.get("id")
+                world = [c for c in [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", [])] if c in WORLD]
+                if world:
+                    findings.append(f"{where}: {item['resource']} admits {_ports_text(rule)} from {', '.join(world)}")
+                proto = _proto(rule)
+                if proto == "-1":
+                    findings.append(f"{where}: {item['resource']} admits all traffic from {_sources_text(rule)} "
+                                    f"(only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)")
+                    continue
+                lo, hi = rule.get("from_port"), rule.get("to_port")
+                try:
+                    span = set(range(int(lo), int(hi) + 1)) if proto == "tcp" and lo is not None and hi is not None \
+                        and int(lo) >= 0 else None
+                except (TypeError, ValueError):
+                    span = None
+                if proto != "tcp" or span is None or not span <= allowed:
+                    findings.append(f"{where}: {item['resource']} admits {_ports_text(rule)} from "
+                                    f"{_sources_text(rule)} (only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)")
+    ok = ", ".join(f"{i['resource']}: only TCP {'/'.join(map(str, i.get('allowed_ports', [])))}, nothing from the "
+                   "internet" for i in items)
+    return summarise(
+        "NET-03", findings, ok, items,
+        "remove the ingress rules that open other ports or admit 0.0.0.0/0 / ::/0; keep only the database / "
+        "Kafka ports from the EKS node security group",
+    )
+
+
+def alb_posture(balancers: list[dict], scheme: str) -> Verdict:
+    """NET-06. balancers: [{"resource", "scheme": "internal" | "internet-facing",
+    "listeners": [{"resource", "port": 443, "protocol": "HTTPS", "action": "forward" | "redirect" | ...,
+                   "redirect_protocol": "HTTPS"}],
+    "https_sources": [cidrs/groups admitted on 443] or None when not known}]"""
+    if not balancers:
+        return errored("NET-06", "no application load balancer found on the target to check")
+    findings = []
+    for b in balancers:
+        if (b.get("scheme") or "").lower() != scheme.lower():
+            findings.append(f"{b['resource']}: scheme is {b.get('scheme')!r}, the declared posture is {scheme!r}")
+        listeners = b.get("listeners") or []
+        if not any(int(x.get("port") or 0) == 443 and str(x.get("protocol", "")).upper() == "HTTPS" for x in listeners):
+            findings.append(f"{b['resource']}: no HTTPS listener on 443")
+        for x in listeners:
+            port = int(x.get("port") or 0)
+            proto = str(x.get("protocol", "")).upper()
+            if port == 443 and proto == "HTTPS":
+                continue
+            where = x.get("resource") or b["resource"]
+            if proto == "HTTP" or port == 80:
+                if x.get("action") != "redirect" or str(x.get("redirect_protocol", "")).upper() != "HTTPS":
+                    findings.append(f"{where}: HTTP listener on {port} does {x.get('action')!r} instead of "
+                                    "redirecting to HTTPS")
+            else:
+                findings.append(f"{where}: unexpected listener {proto} {port}")
+        sources = b.get("https_sources")
+        if sources is not None and not sources:
+            findings.append(f"{b['resource']}: its security groups admit nothing on 443, users cannot reach it")
+    ok = ", ".join(f"{b['resource']}: {b.get('scheme')}, HTTPS 443"
+                   + (", HTTP 80 redirects" if any(int(x.get('port') or 0) == 80 for x in b.get('listeners') or [])
+                      else "") for b in balancers)
+    return summarise(
+        "NET-06", findings, ok, balancers,
+        f"make the load balancer {scheme} (aws_lb.internal / Scheme / alb.ingress.kubernetes.io/scheme), "
+        "serve HTTPS on 443 with a certificate, and let port 80 only redirect to HTTPS "
+        "(redirect action / alb.ingress.kubernetes.io/ssl-redirect: '443')",
+    )
+
+
+def msk_client_tls(clusters: list[dict]) -> Verdict:
+    """NET-07. clusters: [{"resource", "client_broker": "TLS" | "TLS_PLAINTEXT" | "PLAINTEXT"}]"""
+    if not clusters:
+        return errored("NET-07", "no MSK cluster found on the target to check")
+    findings = [f"{c['resource']}: client-broker encryption is {c.get('client_broker')}, not TLS"
+                for c in clusters if str(c.get("client_broker") or "").upper() != "TLS"]
+    return summarise(
+        "NET-07", findings, ", ".join(f"{c['resource']}: client-broker TLS" for c in clusters), clusters,
+        "set client-broker in-transit encryption to TLS (encryption_info.encryption_in_transit.client_broker / "
+        "EncryptionInfo.EncryptionInTransit.ClientBroker) and move clients to port 9094",
+    )
+
+
+def same_vpc(members: list[dict]) -> Verdict:
+    """NET-08. members: [{"resource", "kind": "eks" | "rds" | "msk", "vpc": id or None,
+    "peered_vpcs": [VPC ids peered with this one AND routed]}]"""
+    if not members:
+        return errored("NET-08", "no EKS cluster, RDS instance or MSK cluster found on the target to check")
+    unknown = [m for m in members if not m.get("vpc")]
+    if unknown:
+        return errored("NET-08", "; ".join(f"{m['resource']}: its VPC is not known" for m in unknown), members)
+    findings = []
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            if a["vpc"] == b["vpc"]:
+                continue
+            if b["vpc"] in (a.get("peered_vpcs") or []) or a["vpc"] in (b.get("peered_vpcs") or []):
+                continue
+            findings.append(f"{a['resource']} is in VPC {a['vpc']} but {b['resource']} is in VPC {b['vpc']}, "
+                            "with no routed peering between them")
+    vpcs = sorted({m["vpc"] for m in members})
+    if len(members) == 1 and not findings:
+        return passed("NET-08", f"{members[0]['resource']} in VPC {members[0]['vpc']} (nothing else to compare)",
+                      members)
+    return summarise(
+        "NET-08", findings, f"{', '.join(m['kind'] for m in members)} in VPC {', '.join(vpcs)}", members,
+        "place EKS, RDS and MSK in the same VPC (their subnets / subnet groups), or peer the VPCs and route "
+        "between them (aws_vpc_peering_connection plus routes in both route tables)",
+    )

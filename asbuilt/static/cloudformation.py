@@ -1,0 +1,481 @@
+"""CloudFormation (YAML and JSON): checkov's parse and graph rendering, then the whole-set model.
+
+checkov parses both template forms (short-form YAML tags included) with line numbers, and its
+graph substitutes parameter defaults for ``Ref`` and simple ``Fn::Sub``. What remains are the
+intrinsics that name other resources (``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` with ``${X.Attr}``,
+``Fn::Join``, ``Fn::Select`` over ``Fn::GetAZs``...), which ``CfnModel`` resolves itself while
+building the estate of each template (one template = one stack). ``AsbuiltRunner`` hooks into
+``Runner.check_definitions``, after rendering and before the checks run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from asbuilt.static import hcl
+from asbuilt.static.estate import (
+    Bucket, Database, EksCluster, Estate, LoadBalancer, Loc, Msk, Node, NodeGroup, Peering, Repository, Role,
+    SecurityGroup, Subnet, Vpc, display_path,
+)
+
+_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if not str(k).startswith("__")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+class CfnModel:
+    def __init__(self, template: dict, file: str):
+        self.file = file
+        self.display = display_path(file)
+        self.resources: dict[str, dict] = {k: v for k, v in (template.get("Resources") or {}).items()
+                                           if isinstance(v, dict) and not str(k).startswith("__")}
+        self.parameters = template.get("Parameters") or {}
+        self.estate = Estate("cloudformation", self.display)
+
+    # ------------------------------------------------------------------ intrinsics
+
+    def props(self, name: str) -> dict:
+        return self.resources[name].get("Properties") or {}
+
+    def type_of(self, name: str) -> str:
+        return str(self.resources.get(name, {}).get("Type", ""))
+
+    def target(self, value: Any) -> tuple[str, str | None] | None:
+        """(logical id, attribute) a Ref / GetAtt / single-variable Sub names, if a resource."""
+        if isinstance(value, dict):
+            if "Ref" in value and str(value["Ref"]) in self.resources:
+                return str(value["Ref"]), None
+            if "Fn::GetAtt" in value:
+                ga = value["Fn::GetAtt"]
+                if isinstance(ga, str):
+                    ga = ga.split(".", 1)
+                if isinstance(ga, list) and ga and str(ga[0]) in self.resources:
+                    return str(ga[0]), (str(ga[1]) if len(ga) > 1 else None)
+            if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+                m = re.fullmatch(r"\$\{([^}]+)\}", value["Fn::Sub"].strip())
+                if m:
+                    name, _, attr = m.group(1).partition(".")
+                    if name in self.resources:
+                        return name, attr or None
+        return None
+
+    def keys(self, value: Any) -> list[str]:
+        out = []
+        for v in value if isinstance(value, list) else ([] if value is None else [value]):
+            t = self.target(v)
+            if t:
+                name, attr = t
+                if self.type_of(name) == "AWS::EKS::Cluster" and attr == "ClusterSecurityGroupId":
+                    out.append(f"{name}#cluster_security_group")
+                else:
+                    out.append(name)
+            elif isinstance(v, (str, int)):
+                out.append(str(v))
+        return out
+
+    def canonical(self, name: str, attr: str | None) -> str:
+        rtype = self.type_of(name)
+        props = self.props(name)
+        if rtype == "AWS::S3::Bucket":
+            bname = props.get("BucketName")
+            bname = str(bname) if isinstance(bname, (str, int)) else f"<{name}>"
+            return f"arn:aws:s3:::{bname}" if attr == "Arn" else bname
+        if rtype == "AWS::KMS::Key":
+            return f"<kms-key {name}>"
+        if rtype == "AWS::KMS::Alias":
+            t = self.target(props.get("TargetKeyId"))
+            return f"<kms-key {t[0]}>" if t else f"<kms-alias {name}>"
+        if rtype == "AWS::IAM::OIDCProvider":
+            return f"<oidc-provider {name}>"
+        if rtype == "AWS::IAM::Role":
+            rname = props.get("RoleName")
+            return f"<iam-role {rname if isinstance(rname, str) else name}>"
+        if rtype == "AWS::EC2::VPC" and attr == "CidrBlock":
+            cidr = props.get("CidrBlock")
+            return str(cidr) if isinstance(cidr, str) else f"<{name}.CidrBlock>"
+        return f"<{name}{'.' + attr if attr else ''}>"
+
+    def render(self, value: Any, local: dict | None = None) -> str:
+        """The text of a value with its intrinsics resolved as far as a static reader can."""
+        if value is None:
+            return ""
+        if isinstance(value, (str, int, float, bool)):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, list):
+            return ",".join(self.render(v, local) for v in value)
+        if not isinstance(value, dict):
+            return str(value)
+        t = self.target(value)
+        if t:
+            return self.canonical(*t)
+        if "Ref" in value:
+            ref = str(value["Ref"])
+            default = self.param_default(ref)
+            return str(default) if default is not None else f"<{ref}>"
+        if "Fn::Sub" in value:
+            body = value["Fn::Sub"]
+            variables: dict = {}
+            if isinstance(body, list):
+                body, variables = (body + [{}])[:2]
+                variables = {k: v for k, v in (variables or {}).items() if not str(k).startswith("__")}
+
+            def sub(m: re.Match) -> str:
+                var = m.group(1)
+                if var in variables:
+                    return self.render(variables[var], local)
+                name, _, attr = var.partition(".")
+                if name in self.resources:
+                    return self.canonical(name, attr or None)
+                default = self.param_default(name)
+                return str(default) if default is not None else f"<{var}>"
+
+            return _SUB_VAR.sub(sub, str(body))
+        if "Fn::Join" in value:
+            sep, parts = (value["Fn::Join"] + ["", []])[:2]
+            return str(sep).join(self.render(p, local) for p in (parts if isinstance(parts, list) else [parts]))
+        if "Fn::Select" in value:
+            index, source = (value["Fn::Select"] + [0, []])[:2]
+            i = hcl.to_int(index)
+            if isinstance(source, dict) and "Fn::GetAZs" in source:
+                return f"az#{i}"
+            if isinstance(source, list) and i is not None and 0 <= i < len(source):
+                return self.render(source[i], local)
+            if isinstance(source, dict) and "Fn::Split" in source:
+                sep, text = (source["Fn::Split"] + ["", ""])[:2]
+                pieces = self.render(text, local).split(str(sep))
+                if i is not None and 0 <= i < len(pieces) and not self.render(text, local).startswith("<"):
+                    return pieces[i]
+            inner = source.get("Fn::Split", ["", ""])[1] if isinstance(source, dict) and "Fn::Split" in source else source
+            return f"<item {i} of {self.render(inner, local)}>"
+        if "Fn::GetAZs" in value:
+            return "<azs>"
+        if "Fn::If" in value:
+            return f"<if {self.render(value['Fn::If'][0] if isinstance(value['Fn::If'], list) else '', local)}>"
+        return f"<{next(iter(k for k in value if not str(k).startswith('__')), '?')}>"
+
+    def param_default(self, name: str) -> Any:
+        param = self.parameters.get(name)
+        if not isinstance(param, dict):
+            return None
+        if "Default" in param:
+            return param["Default"]
+        return (param.get("Properties") or {}).get("Default")
+
+    def zone(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = self.render(value)
+        if hcl.AZ.match(text) or re.fullmatch(r"az#\d+", text):
+            return text
+        return None
+
+    def loc(self, name: str) -> Loc:
+        res = self.resources[name]
+        line = int(res.get("__startline__") or (res.get("Properties") or {}).get("__startline__") or 1)
+        # checkov's YAML lines start at the resource's first key; point at its logical id instead.
+        lines = self._lines()
+        for back in range(0, 4):
+            i = line - back
+            if 0 < i <= len(lines) and re.match(rf'^\s*"?{re.escape(name)}"?\s*:', lines[i - 1]):
+                line = i
+                break
+        return Loc(self.display, line, name)
+
+    def _lines(self) -> list[str]:
+        if not hasattr(self, "_text_lines"):
+            try:
+                self._text_lines = Path(self.file).read_text().splitlines()
+            except OSError:
+                self._text_lines = []
+        return self._text_lines
+
+    def kw(self, name: str) -> dict:
+        return {"key": name, "loc": self.loc(name), "conf_id": id(self.resources[name])}
+
+    def of_type(self, *types: str) -> list[str]:
+        return [n for n, r in self.resources.items() if r.get("Type") in types]
+
+    # ------------------------------------------------------------------ policies
+
+    def document(self, value: Any, where: str) -> list[dict]:
+        if value is None:
+            return []
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            text = self.render(value)
+            doc = hcl.parse_json_text(text)
+        elif isinstance(value, str):
+            doc = hcl.parse_json_text(value)
+        else:
+            doc = value
+        if not isinstance(doc, dict):
+            return [{"resource": where, "effect": "Allow", "actions": ["(unreadable policy document)"],
+                     "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}]
+        out = []
+        for raw in hcl.statements_of_document(doc):
+            line = raw.get("__startline__") if isinstance(raw, dict) else None
+            w = f"{self.display}:{line} ({where.split('(', 1)[-1].rstrip(')')})" if line else where
+            out.append(hcl.neutral_statement(_clean_keep(raw), w, self._render_any))
+        return out
+
+    def _render_any(self, value: Any) -> str:
+        return self.render(value) if not isinstance(value, str) else value
+
+    # ------------------------------------------------------------------ build
+
+    def build(self) -> Estate:
+        e = self.estate
+        for n in self.of_type("AWS::EC2::VPC"):
+            cidr = self.props(n).get("CidrBlock")
+            e.add(e.vpcs, Vpc(**self.kw(n), cidr=self.render(cidr) if cidr is not None else None))
+        for n in self.of_type("AWS::EC2::Subnet"):
+            p = self.props(n)
+            cidr = self.render(p.get("CidrBlock")) if p.get("CidrBlock") is not None else None
+            e.add(e.subnets, Subnet(**self.kw(n), zone=self.zone(p.get("AvailabilityZone") or p.get("AvailabilityZoneId")),
+                                    vpc=(self.keys(p.get("VpcId")) or [None])[0],
+                                    cidr=cidr if cidr and not cidr.startswith("<") else None))
+        self._security_groups()
+        for n in self.of_type("AWS::EKS::Cluster"):
+            p = self.props(n)
+            vpc = p.get("ResourcesVpcConfig") or {}
+            e.add(e.clusters, EksCluster(**self.kw(n), version=_text(p.get("Version")),
+                                         subnets=self.keys(vpc.get("SubnetIds")),
+                                         security_groups=self.keys(vpc.get("SecurityGroupIds"))))
+        self._nodegroups()
+        for n in self.of_type("AWS::RDS::DBInstance"):
+            p = self.props(n)
+            subnets: list[str] = []
+            for g in self.keys(p.get("DBSubnetGroupName")):
+                if self.type_of(g) == "AWS::RDS::DBSubnetGroup":
+                    subnets = self.keys(self.props(g).get("SubnetIds"))
+            retention = p.get("BackupRetentionPeriod")
+            e.add(e.databases, Database(
+                **self.kw(n), engine=_text(p.get("Engine")), version=_text(p.get("EngineVersion")),
+                instance_class=_text(p.get("DBInstanceClass")),
+                multi_az=hcl.to_bool(p.get("MultiAZ")) or False,
+                backup_retention_days=1 if retention is None else hcl.to_int(retention),  # CloudFormation default: 1
+                security_groups=self.keys(p.get("VPCSecurityGroups")), subnets=subnets))
+        for n in self.of_type("AWS::MSK::Cluster"):
+            p = self.props(n)
+            info = p.get("BrokerNodeGroupInfo") or {}
+            transit = (p.get("EncryptionInfo") or {}).get("EncryptionInTransit") or {}
+            e.add(e.msk, Msk(**self.kw(n), version=_text(p.get("KafkaVersion")),
+                             broker_count=hcl.to_int(p.get("NumberOfBrokerNodes")),
+                             instance_type=_text(info.get("InstanceType")),
+                             subnets=self.keys(info.get("ClientSubnets")),
+                             security_groups=self.keys(info.get("SecurityGroups")),
+                             client_broker=_text(transit.get("ClientBroker")) or "TLS"))
+        self._load_balancers()
+        self._buckets()
+        for n in self.of_type("AWS::IAM::OIDCProvider"):
+            e.add(e.oidc_providers, Node(**self.kw(n)))
+        self._roles()
+        for n in self.of_type("AWS::ECR::Repository"):
+            name = self.props(n).get("RepositoryName")
+            e.add(e.repositories, Repository(**self.kw(n), name=str(name) if isinstance(name, str) else None))
+        routed = set()
+        for n in self.of_type("AWS::EC2::Route"):
+            routed.update(self.keys(self.props(n).get("VpcPeeringConnectionId")))
+        for n in self.of_type("AWS::EC2::VPCPeeringConnection"):
+            p = self.props(n)
+            e.add(e.peerings, Peering(**self.kw(n), vpcs=((self.keys(p.get("VpcId")) or [None])[0],
+                                                          (self.keys(p.get("PeerVpcId")) or [None])[0]),
+                                      routed=n in routed))
+        return e
+
+    def _rule(self, where: str, raw: dict, source_key: str) -> dict:
+        v4 = raw.get("CidrIp")
+        v6 = raw.get("CidrIpv6")
+        pl = raw.get("SourcePrefixListId")
+        return {
+            "resource": where,
+            "protocol": str(self.render(raw.get("IpProtocol", "-1"))).lower(),
+            "from_port": hcl.to_int(raw.get("FromPort")),
+            "to_port": hcl.to_int(raw.get("ToPort")),
+            "cidrs_v4": [self.render(v4)] if v4 is not None else [],
+            "cidrs_v6": [self.render(v6)] if v6 is not None else [],
+            "groups": self.keys(raw.get(source_key)) if raw.get(source_key) is not None else [],
+            "prefix_lists": [self.render(pl)] if pl is not None else [],
+        }
+
+    def _security_groups(self) -> None:
+        e = self.estate
+        for n in self.of_type("AWS::EC2::SecurityGroup"):
+            p = self.props(n)
+            sg = SecurityGroup(**self.kw(n), vpc=(self.keys(p.get("VpcId")) or [None])[0])
+            for raw in p.get("SecurityGroupIngress") or []:
+                if isinstance(raw, dict):
+                    line = raw.get("__startline__")
+                    where = f"{self.display}:{line} ({n} SecurityGroupIngress)" if line else str(sg.loc)
+                    sg.ingress.append(self._rule(where, raw, "SourceSecurityGroupId"))
+            e.add(e.security_groups, sg)
+        for n in self.of_type("AWS::EC2::SecurityGroupIngress"):
+            p = self.props(n)
+            for target in self.keys(p.get("GroupId")):
+                if target not in e.security_groups:
+                    e.security_groups[target] = SecurityGroup(key=target, loc=Loc("(not in this stack)", 0, target))
+                e.security_groups[target].ingress.append(self._rule(str(self.loc(n)), p, "SourceSecurityGroupId"))
+
+    def _nodegroups(self) -> None:
+        e = self.estate
+        for n in self.of_type("AWS::EKS::Nodegroup"):
+            p = self.props(n)
+            scaling = p.get("ScalingConfig") or {}
+            types = [self.render(t) for t in (p.get("InstanceTypes") or [])]
+            groups: list[str] = []
+            lt = p.get("LaunchTemplate") or {}
+            for tpl in self.keys(lt.get("Id")) + self.keys(lt.get("Name")):
+                if self.type_of(tpl) != "AWS::EC2::LaunchTemplate":
+                    continue
+                data = self.props(tpl).get("LaunchTemplateData") or {}
+                groups += self.keys(data.get("SecurityGroupIds"))
+                for ni in data.get("NetworkInterfaces") or []:
+                    groups += self.keys((ni or {}).get("Groups"))
+                if not types and data.get("InstanceType"):
+                    types = [self.render(data["InstanceType"])]
+            e.add(e.nodegroups, NodeGroup(
+                **self.kw(n), cluster=(self.keys(p.get("ClusterName")) or [None])[0], instance_types=types,
+                min_size=hcl.to_int(scaling.get("MinSize")), desired_size=hcl.to_int(scaling.get("DesiredSize")),
+                subnets=self.keys(p.get("Subnets")), security_groups=list(dict.fromkeys(groups))))
+
+    def _load_balancers(self) -> None:
+        e = self.estate
+        for n in self.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
+            p = self.props(n)
+            subnets = self.keys(p.get("Subnets"))
+            for m in p.get("SubnetMappings") or []:
+                subnets += self.keys((m or {}).get("SubnetId"))
+            e.add(e.load_balancers, LoadBalancer(
+                **self.kw(n), lb_type=str(p.get("Type") or "application"),
+                scheme=str(p.get("Scheme") or "internet-facing"), subnets=subnets,
+                security_groups=self.keys(p.get("SecurityGroups"))))
+        for n in self.of_type("AWS::ElasticLoadBalancingV2::Listener"):
+            p = self.props(n)
+            for lb in self.keys(p.get("LoadBalancerArn")):
+                if lb not in e.load_balancers:
+                    continue
+                actions = [a for a in (p.get("DefaultActions") or []) if isinstance(a, dict)]
+                first = actions[0] if actions else {}
+                redirect = first.get("RedirectConfig") or {}
+                e.load_balancers[lb].listeners.append({
+                    "resource": str(self.loc(n)),
+                    "port": hcl.to_int(p.get("Port")),
+                    "protocol": str(p.get("Protocol") or "HTTP").upper(),
+                    "action": _text(first.get("Type")),
+                    "redirect_protocol": _text(redirect.get("Protocol")) if redirect else None,
+                })
+
+    def _buckets(self) -> None:
+        e = self.estate
+        for n in self.of_type("AWS::S3::Bucket"):
+            p = self.props(n)
+            b = Bucket(**self.kw(n), name=self.canonical(n, None), arn=self.canonical(n, "Arn"))
+            ver = p.get("VersioningConfiguration")
+            if isinstance(ver, dict):
+                b.versioning = _text(ver.get("Status"))
+            rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+            for rule in rules if isinstance(rules, list) else []:
+                default = (rule or {}).get("ServerSideEncryptionByDefault") or {}
+                if default:
+                    b.sse = _text(default.get("SSEAlgorithm"))
+                    key = default.get("KMSMasterKeyID")
+                    b.kms_key = self.render(key) if key is not None else None
+            pab = p.get("PublicAccessBlockConfiguration")
+            if isinstance(pab, dict):
+                b.public_access_block = {
+                    "block_public_acls": bool(hcl.to_bool(pab.get("BlockPublicAcls"))),
+                    "block_public_policy": bool(hcl.to_bool(pab.get("BlockPublicPolicy"))),
+                    "ignore_public_acls": bool(hcl.to_bool(pab.get("IgnorePublicAcls"))),
+                    "restrict_public_buckets": bool(hcl.to_bool(pab.get("RestrictPublicBuckets"))),
+                }
+            e.add(e.buckets, b)
+
+    def _roles(self) -> None:
+        e = self.estate
+        for n in self.of_type("AWS::IAM::Role"):
+            p = self.props(n)
+            name = p.get("RoleName")
+            role = Role(**self.kw(n), name=str(name) if isinstance(name, str) else None)
+            role.trust = self.document(p.get("AssumeRolePolicyDocument"), str(role.loc))
+            for pol in p.get("Policies") or []:
+                if isinstance(pol, dict):
+                    role.statements += self.document(pol.get("PolicyDocument"), str(role.loc))
+            for arn in p.get("ManagedPolicyArns") or []:
+                t = self.target(arn)
+                if t and self.type_of(t[0]) == "AWS::IAM::ManagedPolicy":
+                    role.statements += self.document(self.props(t[0]).get("PolicyDocument"), str(self.loc(t[0])))
+                else:
+                    role.statements.append(_managed(self.render(arn), str(role.loc)))
+            e.add(e.roles, role)
+        for n in self.of_type("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
+            p = self.props(n)
+            roles = self.keys(p.get("Roles")) + self.keys(p.get("RoleName"))
+            for r in roles:
+                role = e.roles.get(r)
+                if role is None:
+                    continue
+                already = any(self.target(a) == (n, None) for a in self.props(r).get("ManagedPolicyArns") or [])
+                if not already:
+                    role.statements += self.document(p.get("PolicyDocument"), str(self.loc(n)))
+
+
+def _clean_keep(raw: dict) -> dict:
+    return {k: v for k, v in raw.items() if not str(k).startswith("__")}
+
+
+def _managed(arn: str, where: str) -> dict:
+    return {"resource": where, "effect": "Allow", "actions": [f"(every action of the managed policy {arn})"],
+            "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(value)
+    return str(value) if not isinstance(value, dict) else None
+
+
+def build_estates(definitions: dict) -> list[Estate]:
+    out = []
+    for file, template in sorted(definitions.items(), key=lambda kv: str(kv[0])):
+        if isinstance(template, dict) and template.get("Resources"):
+            out.append(CfnModel(template, str(file)).build())
+    return out
+
+
+def estate_of_one(conf: dict, entity_type: str) -> Estate:
+    return CfnModel({"Resources": {"Resource": conf}}, "(checkov)").build()
+
+
+def make_runner():
+    from checkov.cloudformation.runner import Runner
+
+    from asbuilt.static.checkbase import current
+
+    class AsbuiltCloudFormationRunner(Runner):
+        def check_definitions(self, root_folder, runner_filter, report):  # type: ignore[override]
+            ctx = current()
+            if ctx is not None:
+                for estate in build_estates(self.definitions):
+                    ctx.add_stack(estate)
+            return super().check_definitions(root_folder, runner_filter, report)
+
+    return AsbuiltCloudFormationRunner()
+
+
+def dumps(estate: Estate) -> str:  # pragma: no cover - a developer aid
+    from dataclasses import asdict
+
+    return json.dumps({k: {kk: asdict(vv) for kk, vv in v.items()} for k, v in estate.__dict__.items()
+                       if isinstance(v, dict) and k != "by_conf"}, indent=1, default=str)

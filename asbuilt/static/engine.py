@@ -1,0 +1,520 @@
+"""One static scan: find the inputs, run checkov with asbuilt's checks, judge each control.
+
+1. **Inputs** (``Inputs``): the paths of a target's ``static`` section, or the PATHs of
+   ``asbuilt static``, sorted into Terraform roots, CloudFormation templates, manifests, charts
+   (+ values files), compose files, Gradle builds, Git repositories and bundle zips. A missing
+   path, an unreadable or unparseable file, a failing helm and finding nothing to scan are
+   errors (``RunError``: exit 2, one line), never a pass.
+2. **checkov** runs its Terraform, CloudFormation and Kubernetes runners (charts rendered with
+   helm first) with asbuilt's custom checks only (built-in checks off unless asked for); each
+   runner models its stacks before the checks run (see ``asbuilt.static.estate``). No network:
+   no API key, no guideline or module download, mapping download skipped.
+3. The **file checks** (values, Gradle, Git, bundles, compose) run the same way without checkov.
+4. **Judgement**: each control is judged once per stack over every anchor's facts (the rule's
+   message names every failing resource with file:line and the fix), the stacks' verdicts merge
+   into one static verdict per control.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from asbuilt.catalogue import Profile, load_catalogue
+from asbuilt.errors import InputError, RunError
+from asbuilt.rules import Verdict
+from asbuilt.static.checkbase import (
+    DEFINITIONS, FILE_KINDS, ScanContext, check_id, control_of, judge_anchor, load_checks, register_framework,
+    set_current,
+)
+from asbuilt.static.estate import display_path
+
+# No network and no parallel forks during a scan; set before checkov is imported.
+for _k, _v in {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_PARALLELIZATION_TYPE": "none", "CKV_NO_DOWNLOAD": "TRUE",
+               "SKIP_DOWNLOAD": "TRUE", "LOG_LEVEL": "ERROR", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}.items():
+    os.environ.setdefault(_k, _v)
+
+SKIP_DIRS = {".git", ".terraform", "node_modules", "build", ".gradle", "__pycache__", ".venv", "venv", ".tox",
+             ".idea", ".pytest_cache"}
+YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIXES = (".json", ".template")
+
+
+@dataclass
+class ChartInput:
+    path: Path
+    values: list[Path]
+    release: str = "conncentric"
+    namespace: str = "conncentric"
+
+
+@dataclass
+class Inputs:
+    terraform: list[Path] = field(default_factory=list)
+    cloudformation: list[Path] = field(default_factory=list)
+    manifests: list[list[Path]] = field(default_factory=list)
+    charts: list[ChartInput] = field(default_factory=list)
+    compose: list[Path] = field(default_factory=list)
+    gradle: list[Path] = field(default_factory=list)
+    repos: list[tuple[Path, bool]] = field(default_factory=list)
+    bundles: list[Path] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.terraform or self.cloudformation or any(self.manifests) or self.charts or self.compose
+                    or self.gradle or self.bundles)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "terraform": [display_path(p) for p in self.terraform],
+            "cloudformation": [display_path(p) for p in self.cloudformation],
+            "manifests": [display_path(p) for group in self.manifests for p in group],
+            "charts": [{"chart": display_path(c.path), "values": [display_path(v) for v in c.values],
+                        "release": c.release, "namespace": c.namespace} for c in self.charts],
+            "compose": [display_path(p) for p in self.compose],
+            "gradle": [display_path(p) for p in self.gradle],
+            "repos": [display_path(p) for p, _ in self.repos],
+            "bundles": [display_path(p) for p in self.bundles],
+        }
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, ...) read as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {f"!{suffix}": loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {f"!{suffix}": loader.construct_sequence(node, deep=True)}
+    return {f"!{suffix}": loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def _load_docs(path: Path) -> list[Any]:
+    shown = display_path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"{shown}: cannot read: {exc}") from None
+    if path.suffix.lower() in JSON_SUFFIXES:
+        import json
+
+        try:
+            return [json.loads(text)]
+        except ValueError as exc:
+            raise RunError(f"{shown}: not valid JSON: {exc}") from None
+    try:
+        return [d for d in yaml.load_all(text, Loader=_CfnLoader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise RunError(f"{shown}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def _is_cfn(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    if "AWSTemplateFormatVersion" in doc:
+        return True
+    res = doc.get("Resources")
+    return isinstance(res, dict) and any(isinstance(r, dict) and str(r.get("Type", "")).startswith(("AWS::", "Custom::"))
+                                         for r in res.values())
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """(files, chart dirs) under root, skipping build / VCS folders and not descending into charts."""
+    files, charts = [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        if (d / "Chart.yaml").exists():
+            charts.append(d)
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(n for n in dirnames if n not in SKIP_DIRS and not n.startswith("."))
+        files += [d / f for f in sorted(filenames)]
+    return files, charts
+
+
+def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: list[Path], tf_seen: list[bool]) -> None:
+    name = path.name.lower()
+    if name.endswith(".tf"):
+        tf_seen[0] = True
+        return
+    if name in ("build.gradle.kts", "build.gradle"):
+        inputs.gradle.append(path)
+        return
+    if name.endswith(".zip"):
+        inputs.bundles.append(path)
+        return
+    if not name.endswith(YAML_SUFFIXES + JSON_SUFFIXES) or path.resolve() in {v.resolve() for v in values}:
+        return
+    if name.endswith(".json") and name in ("package.json", "package-lock.json", "tsconfig.json"):
+        return
+    docs = _load_docs(path)
+    from asbuilt.static.files import is_compose
+    from asbuilt.static.kubernetes import is_manifest
+
+    if any(_is_cfn(d) for d in docs):
+        inputs.cloudformation.append(path)
+    elif any(is_manifest(d) for d in docs):
+        manifests.append(path)
+    elif docs and is_compose(path, docs[0]):
+        inputs.compose.append(path)
+    else:
+        inputs.ignored.append(display_path(path))
+
+
+def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
+    """Inputs of `asbuilt static PATH...` (each PATH a folder or a file)."""
+    inputs = Inputs()
+    for v in values:
+        if not v.is_file():
+            raise RunError(f"{v}: values file not found")
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise RunError(f"{raw}: no such file or directory")
+        manifests: list[Path] = []
+        tf_seen = [False]
+        if path.is_dir():
+            files, charts = _walk(path)
+            for c in charts:
+                inputs.charts.append(ChartInput(c, list(values)))
+            for f in files:
+                _classify_file(f, inputs, manifests, values, tf_seen)
+            if tf_seen[0]:
+                inputs.terraform.append(path)
+        else:
+            if path.name == "Chart.yaml":
+                inputs.charts.append(ChartInput(path.parent, list(values)))
+            else:
+                _classify_file(path, inputs, manifests, values, tf_seen)
+                if tf_seen[0]:
+                    inputs.terraform.append(path)
+        if manifests:
+            inputs.manifests.append(manifests)
+        if path.is_dir():
+            inputs.repos.append((path, False))  # SDK-01: JARs Git tracks below the scanned folder
+        elif path.name in ("build.gradle.kts", "build.gradle"):
+            inputs.repos.append((path.parent, False))
+    if values and not inputs.charts:
+        raise RunError("--values was given but no Helm chart (a folder with Chart.yaml) is among the paths")
+    return inputs
+
+
+def discover_target(target: Any) -> Inputs:
+    """Inputs of a target file's static section (paths relative to the target file's folder)."""
+    base = Path(target.source).resolve().parent if getattr(target, "source", None) else Path.cwd()
+    st = target.static
+
+    def resolve(p: Path) -> Path:
+        full = Path(p).expanduser()
+        full = full if full.is_absolute() else base / full
+        if not full.exists():
+            raise RunError(f"target {target.name}: static path {p} not found ({display_path(full)})")
+        return full
+
+    inputs = Inputs()
+    for p in st.terraform:
+        inputs.terraform.append(resolve(p))
+    for p in st.cloudformation:
+        full = resolve(p)
+        files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
+        for f in files:
+            if any(_is_cfn(d) for d in _load_docs(f)):
+                inputs.cloudformation.append(f)
+            elif full.is_file():
+                raise RunError(f"{display_path(f)}: not a CloudFormation template")
+    for c in st.charts:
+        chart = resolve(c.path)
+        if not (chart / "Chart.yaml").exists():
+            raise RunError(f"target {target.name}: {display_path(chart)} is not a Helm chart (no Chart.yaml)")
+        inputs.charts.append(ChartInput(chart, [resolve(v) for v in c.values], c.release, c.namespace))
+    for p in st.manifests:
+        full = resolve(p)
+        files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
+        from asbuilt.static.kubernetes import is_manifest
+
+        group = [f for f in files if any(is_manifest(d) for d in _load_docs(f))]
+        if not group:
+            raise RunError(f"target {target.name}: no Kubernetes manifest in {display_path(full)}")
+        inputs.manifests.append(group)
+    for p in st.compose:
+        full = resolve(p)
+        inputs.compose += [full] if full.is_file() else [f for f in _walk(full)[0] if f.name.lower().startswith(
+            ("docker-compose", "compose")) and f.suffix.lower() in YAML_SUFFIXES]
+    for p in st.gradle:
+        full = resolve(p)
+        builds = [full] if full.is_file() else [f for f in _walk(full)[0] if f.name in ("build.gradle.kts", "build.gradle")]
+        if not builds:
+            raise RunError(f"target {target.name}: no build.gradle(.kts) in {display_path(full)}")
+        inputs.gradle += builds
+        inputs.repos.append((full, False))
+    for p in st.repos:
+        inputs.repos.append((resolve(p), True))
+    for p in st.bundles:
+        inputs.bundles.append(resolve(p))
+    return inputs
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class ScanResult:
+    verdicts: list[Verdict]
+    anchors: list[dict]           # every judged anchor: control, status, file, line, message (SARIF)
+    builtin_findings: list[dict]  # checkov's own checks, when asked for
+    inputs: dict[str, Any]
+    notes: list[str]
+    seconds: float
+
+
+def _quiet_checkov() -> None:
+    for name in ("checkov", "bc", "urllib3"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _filter(framework: str, controls: set[str], builtins: bool):
+    from checkov.runner_filter import RunnerFilter
+
+    ids = None if builtins else sorted(check_id(c) for c in controls) or ["ASB_NONE"]
+    return RunnerFilter(framework=[framework], checks=ids, show_progress_bar=False, download_external_modules=False,
+                        run_image_referencer=False, include_all_checkov_policies=True)
+
+
+def _reports(result: Any) -> list[Any]:
+    return result if isinstance(result, list) else [result]
+
+
+class Scan:
+    def __init__(self, inputs: Inputs, profile: Profile, controls: set[str] | None = None, builtins: bool = False):
+        self.inputs = inputs
+        self.profile = profile
+        self.builtins = builtins
+        load_checks()
+        catalogue = load_catalogue()
+        in_profile = {c.id for c in catalogue.for_profile(profile.base) if c.static}
+        self.controls = {c for c in DEFINITIONS if c in in_profile and (controls is None or c in controls)}
+        self.ctx = ScanContext(profile)
+        self.builtin_findings: list[dict] = []
+        self.mappings: dict[Path, Path] = {}
+        self.workdir: Path | None = None
+
+    def run(self) -> ScanResult:
+        started = time.monotonic()
+        if self.inputs.empty():
+            raise RunError("nothing to scan: no Terraform, CloudFormation, manifest, Helm chart, compose file, "
+                           "Gradle build or bundle zip found")
+        _quiet_checkov()
+        from asbuilt.static.kubernetes import new_workdir
+
+        self.workdir = new_workdir()
+        set_current(self.ctx)
+        try:
+            self._terraform()
+            self._cloudformation()
+            self._kubernetes()
+            self._files()
+            verdicts, anchors = self._judge()
+        finally:
+            set_current(None)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return ScanResult(verdicts, anchors, self.builtin_findings, self.inputs.summary(), self.ctx.notes,
+                          time.monotonic() - started)
+
+    # checkov frameworks ---------------------------------------------------
+    def _run_checkov(self, framework: str, runner: Any, root: Path | None = None, files: list[Path] | None = None) -> list:
+        register_framework(framework)
+        try:
+            result = runner.run(root_folder=str(root) if root else None, files=[str(f) for f in files] if files else None,
+                                runner_filter=_filter(framework, self.controls, self.builtins))
+        except RunError:
+            raise
+        except Exception as exc:  # a checkov failure is an error of the run, never a silent pass
+            where = display_path(root) if root else ", ".join(display_path(f) for f in files or [])
+            raise RunError(f"checkov could not scan {where} ({framework}): {type(exc).__name__}: {exc}") from None
+        reports = _reports(result)
+        for report in reports:
+            errors = list(getattr(report, "parsing_errors", []) or [])
+            if errors:
+                raise RunError(f"{display_path(errors[0])}: checkov could not parse it ({framework})"
+                               + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+            if self.builtins:
+                self._collect_builtins(framework, report)
+        return reports
+
+    def _terraform(self) -> None:
+        from asbuilt.static.terraform import make_runner
+
+        for root in self.inputs.terraform:
+            before = len(self.ctx.stacks)
+            if root.is_file():
+                self._run_checkov("terraform", make_runner(), files=[root])
+            else:
+                self._run_checkov("terraform", make_runner(), root=root)
+            if len(self.ctx.stacks) == before:
+                raise RunError(f"{display_path(root)}: checkov found no Terraform resources to check")
+
+    def _cloudformation(self) -> None:
+        if not self.inputs.cloudformation:
+            return
+        from asbuilt.static.cloudformation import make_runner
+
+        before = {id(s) for s in self.ctx.stacks}
+        self._run_checkov("cloudformation", make_runner(), files=self.inputs.cloudformation)
+        modelled = {Path(s.name).resolve() for s in self.ctx.stacks if id(s) not in before}
+        for f in self.inputs.cloudformation:
+            if f.resolve() not in modelled:
+                raise RunError(f"{display_path(f)}: checkov could not parse it as a CloudFormation template")
+
+    def _kubernetes(self) -> None:
+        from asbuilt.static.files import values_stack
+        from asbuilt.static.kubernetes import KubernetesSource, make_runner, render_chart
+        from asbuilt.static.values import load_values
+
+        assert self.workdir is not None
+        for group in self.inputs.manifests:
+            name = ", ".join(display_path(f) for f in group[:3]) + (" ..." if len(group) > 3 else "")
+            src = KubernetesSource("kubernetes", name, "default", files=group, location=display_path(group[0]))
+            self._run_checkov("kubernetes", make_runner(src), files=group)
+        for i, chart in enumerate(self.inputs.charts):
+            chart_values = [chart.path / "values.yaml"] if (chart.path / "values.yaml").exists() else []
+            values = load_values(chart_values + list(chart.values))
+            out = self.workdir / f"chart-{i}"
+            mapping = render_chart(chart.path, chart.values, chart.release, chart.namespace, out)
+            self.mappings.update(mapping)
+            name = f"{display_path(chart.path)} (release {chart.namespace}/{chart.release})"
+            src = KubernetesSource("helm", name, chart.namespace, root=out / "rendered", mapping=mapping, values=values,
+                                   location=display_path(chart.path / "Chart.yaml"))
+            self._run_checkov("kubernetes", make_runner(src), root=out / "rendered")
+            self.ctx.add_stack(values_stack(chart.path, values, chart.release, chart.namespace))
+
+    # files -----------------------------------------------------------------
+    def _files(self) -> None:
+        from asbuilt.static.files import bundle_stack, compose_stack, git_stack, gradle_stack
+
+        for f in self.inputs.gradle:
+            self.ctx.add_stack(gradle_stack(f))
+        seen = set()
+        for path, whole in self.inputs.repos:
+            stack = git_stack(path, whole)
+            if stack is None:
+                if whole:
+                    raise RunError(f"{display_path(path)}: not a Git repository (needed for SDK-01)")
+                self.ctx.notes.append(f"{display_path(path)} is not in a Git repository: SDK-01 not checked there")
+                continue
+            if stack.name not in seen:
+                seen.add(stack.name)
+                self.ctx.add_stack(stack)
+        for f in self.inputs.bundles:
+            self.ctx.add_stack(bundle_stack(f))
+        for f in self.inputs.compose:
+            self.ctx.add_stack(compose_stack(f))
+        for stack in [s for s in self.ctx.stacks if getattr(s, "flavour", "") in FILE_KINDS]:
+            for control in sorted(self.controls):
+                defn = DEFINITIONS[control]
+                if not defn.applies_to(stack.flavour):
+                    continue
+                try:
+                    anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
+                    for anchor in anchors:
+                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, stack.loc.file, stack.loc.line)
+                except (RunError, InputError):
+                    raise
+                except Exception as exc:
+                    self.ctx.error(control, f"{stack.resource}: {control} could not be evaluated: "
+                                            f"{type(exc).__name__}: {exc}")
+
+    # judgement ------------------------------------------------------------
+    def _judge(self) -> tuple[list[Verdict], list[dict]]:
+        verdicts: list[Verdict] = []
+        anchors: list[dict] = []
+        for control in sorted(self.controls):
+            defn = DEFINITIONS[control]
+            per_stack: list[Verdict] = []
+            for stack in self.ctx.stacks:
+                if not defn.applies_to(stack.flavour):
+                    continue
+                try:
+                    expected = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
+                except Exception as exc:
+                    self.ctx.error(control, f"{stack.name}: {type(exc).__name__}: {exc}")
+                    continue
+                recs = self.ctx.records.get(control, {}).get(id(stack), {})
+                missing = expected - set(recs)
+                if missing:
+                    self.ctx.error(control, f"{stack.name}: checkov did not run {check_id(control)} on "
+                                            f"{', '.join(sorted(map(str, missing))[:5])}")
+                items = [i for r in recs.values() for i in r.items]
+                if items:
+                    per_stack.append(defn.judge(items, self.profile))
+                elif stack.flavour in defn.required:
+                    verdict = defn.judge([], self.profile)
+                    where = getattr(stack, "location", "") or stack.name
+                    if verdict.status == "fail":  # nothing to anchor on: point at the chart itself
+                        verdict.message = f"{where}: {verdict.message}"
+                    per_stack.append(verdict)
+                    if verdict.status == "fail":
+                        anchors.append({"control": control, "status": "fail", "resource": stack.name,
+                                        "file": where, "line": 0,
+                                        "message": verdict.message})
+                for r in recs.values():
+                    anchors.append({"control": control, "status": r.verdict.status, "resource": r.resource,
+                                    "file": r.file, "line": r.line, "message": r.verdict.message})
+            errors = self.ctx.errors.get(control, [])
+            if errors:
+                per_stack.append(Verdict(control, "error", "; ".join(errors), [], "static"))
+            merged = merge_verdicts(control, per_stack)
+            if merged is not None:
+                verdicts.append(merged)
+        return verdicts, anchors
+
+    # builtins -------------------------------------------------------------
+    def _collect_builtins(self, framework: str, report: Any) -> None:
+        for rec in getattr(report, "failed_checks", []) or []:
+            if control_of(rec.check_id):
+                continue
+            path = Path(str(rec.file_abs_path or rec.file_path))
+            shown = display_path(self.mappings.get(path.resolve(), path))
+            line = (rec.file_line_range or [0])[0]
+            self.builtin_findings.append({
+                "check_id": rec.check_id, "check_name": rec.check_name, "framework": framework,
+                "resource": rec.resource, "file": shown, "line": line,
+                "severity": str(getattr(rec, "severity", None) or "") or None,
+                "label": "checkov built-in check (not a reference-architecture control)",
+            })
+
+
+def merge_verdicts(control: str, verdicts: list[Verdict]) -> Verdict | None:
+    """One static verdict of a control from its verdicts per stack: fail > error > pass."""
+    if not verdicts:
+        return None
+    evidence = [e for v in verdicts for e in v.evidence]
+    failing = [v for v in verdicts if v.status == "fail"]
+    if failing:
+        findings, fixes = [], []
+        for v in failing:
+            text, _, fix = v.message.partition(". Fix: ")
+            findings.append(text)
+            if fix and fix not in fixes:
+                fixes.append(fix)
+        message = "; ".join(findings) + (f". Fix: {' / '.join(fixes)}" if fixes else "")
+        return Verdict(control, "fail", message, evidence, "static")
+    errors = [v for v in verdicts if v.status == "error"]
+    if errors:
+        return Verdict(control, "error", "; ".join(v.message for v in errors), evidence, "static")
+    return Verdict(control, "pass", "; ".join(v.message for v in verdicts), evidence, "static")

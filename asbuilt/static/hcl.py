@@ -1,0 +1,174 @@
+"""Helpers over checkov's parsed HCL: attribute access, references, policy documents.
+
+checkov's Terraform parser (python-hcl2) wraps every attribute value in a list and every block
+in a list of dicts; after checkov renders its graph, variables, locals, module inputs and
+module outputs are substituted where they can be, and what cannot be evaluated (attributes only
+known after apply, such as ``aws_vpc.main.id``) stays an expression string. These helpers read
+both forms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# aws_subnet.private, aws_subnet.private["us-east-1a"], data.aws_iam_policy_document.x.json,
+# module.net.aws_vpc.main.id, values(aws_subnet.private)[*].id, aws_eks_cluster.main.vpc_config[0].x
+REF = re.compile(
+    r"(?<![\w\-])"
+    r"(?P<module>(?:module\.[A-Za-z_][\w-]*(?:\[(?:\"[^\"]*\"|\d+)\])?\.)*)"
+    r"(?P<data>data\.)?"
+    r"(?P<type>aws_[a-z0-9_]+)\.(?P<name>[A-Za-z_][\w-]*)"
+    r"(?P<index>\[(?:\"[^\"]*\"|\d+|\*)\])?"
+    r"(?P<attr>(?:\.[A-Za-z_][\w]*|\[\d+\]|\[\*\])*)"
+)
+AZ = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$|^[a-z]{3,4}\d-az\d+$")
+
+
+def unwrap(value: Any) -> Any:
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def get(conf: Any, *path: str, default: Any = None) -> Any:
+    """conf["a"][0]["b"] ... unwrapped; ``default`` when absent."""
+    cur = conf
+    for key in path:
+        cur = unwrap(cur)
+        if not isinstance(cur, dict) or key not in cur:
+            return default
+        cur = cur[key]
+    cur = unwrap(cur)
+    return default if cur is None else cur
+
+
+def blocks(conf: Any, name: str) -> list[dict]:
+    """Every ``name { ... }`` block of conf (zero, one or many)."""
+    conf = unwrap(conf)
+    if not isinstance(conf, dict):
+        return []
+    value = conf.get(name)
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    out = []
+    for v in value if isinstance(value, list) else [value]:
+        v = unwrap(v) if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict) else v
+        if isinstance(v, dict):
+            out.append(v)
+        elif isinstance(v, list):
+            out += [x for x in v if isinstance(x, dict)]
+    return out
+
+
+def as_list(value: Any) -> list:
+    value = unwrap(value)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            v = unwrap(v)
+            out += v if isinstance(v, list) else [v]
+        return out
+    return [value]
+
+
+def to_int(value: Any) -> int | None:
+    value = unwrap(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def to_bool(value: Any) -> bool | None:
+    value = unwrap(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def is_literal(value: Any) -> bool:
+    """A plain value, not an unevaluated expression."""
+    if not isinstance(value, str):
+        return value is not None
+    return not (REF.search(value) or "${" in value or re.search(r"\b(var|local|module|each|count)\.", value)
+                or re.search(r"\w\(", value))
+
+
+def parse_json_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def statements_of_document(doc: Any) -> list[dict]:
+    """The raw statements of a JSON policy document (dict form)."""
+    if isinstance(doc, str):
+        doc = parse_json_text(doc)
+    if not isinstance(doc, dict):
+        return []
+    st = doc.get("Statement") or doc.get("statement") or []
+    if isinstance(st, dict):
+        st = [st]
+    return [s for s in st if isinstance(s, dict)]
+
+
+def _strs(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        out: list[str] = []
+        for v in value:
+            out += _strs(v)
+        return out
+    return [str(value)]
+
+
+def _items(value: Any) -> list[Any]:
+    """Flatten lists; keep strings and intrinsic dicts ({"Fn::Sub": ...}) for the renderer."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _items(v)]
+    return [value]
+
+
+def neutral_statement(raw: dict, where: str, render=lambda s: s) -> dict:
+    """A JSON policy statement in the neutral form of asbuilt.rules.iam (strings rendered)."""
+    principal = raw.get("Principal")
+    principals: dict[str, list[str]] = {}
+    if principal == "*" or principal == ["*"]:
+        principals = {"AWS": ["*"]}
+    elif isinstance(principal, dict):
+        principals = {str(k): [render(x) for x in _items(v)] for k, v in principal.items() if not str(k).startswith("__")}
+    conditions: dict[str, dict[str, list[str]]] = {}
+    for op, body in (raw.get("Condition") or {}).items():
+        if str(op).startswith("__") or not isinstance(body, dict):
+            continue
+        conditions[str(op)] = {render(str(k)): [render(x) for x in _items(v)]
+                               for k, v in body.items() if not str(k).startswith("__")}
+    sid = raw.get("Sid")
+    return {
+        "resource": f"{where} statement {sid}" if sid else where,
+        "sid": sid,
+        "effect": str(raw.get("Effect", "Allow")),
+        "actions": _strs(raw.get("Action")),
+        "not_actions": _strs(raw.get("NotAction")),
+        "resources": [render(x) for x in _items(raw.get("Resource"))],
+        "not_resources": [render(x) for x in _items(raw.get("NotResource"))],
+        "principals": principals,
+        "conditions": conditions,
+    }

@@ -1,0 +1,1 @@
+"""See checks/__init__.py."""

@@ -1,0 +1,1 @@
+"""Static checks: checkov engine, flavours, broken fixtures, outputs."""
