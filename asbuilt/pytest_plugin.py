@@ -48,6 +48,8 @@ class RunContext:
         self.deselected: list[tuple[str, Verdict]] = []  # (nodeid, verdict) of deselected @mutating scenarios
         self.order: list[str] = []  # node ids in collection order
         self.worker_calls: Counter[str] = Counter()  # AWS calls made by xdist workers (controller only)
+        # AWS calls by the kind of scenario that made them (SUITE-01: writes only in @mutating ones)
+        self.calls_by_kind: dict[str, Counter[str]] = {"read_only": Counter(), "mutating": Counter()}
         self.crashed: list[str] = []  # scenarios whose xdist worker died (controller only)
         self._aws = None
         self.aws_error: str | None = None
@@ -320,10 +322,25 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         return
     data = json.loads(raw)
     ctx.worker_calls.update(data.get("aws_calls", {}))
+    for kind, calls in data.get("calls_by_kind", {}).items():
+        ctx.calls_by_kind[kind].update(calls)
     if not ctx.order:  # every worker collects the same scenarios in the same order
         ctx.order = list(data.get("order", []))
     if not ctx.deselected:
         ctx.deselected = [(nodeid, _verdict_from(v)) for nodeid, v in data.get("deselected", [])]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Attribute the AWS calls of each scenario to its kind, read-only or @mutating (SUITE-01)."""
+    ctx = item.config.stash.get(_CTX_KEY, None)
+    before = Counter(ctx.aws_calls) if ctx is not None else None
+    try:
+        return (yield)
+    finally:
+        if ctx is not None and before is not None:
+            kind = "mutating" if item.get_closest_marker("mutating") else "read_only"
+            ctx.calls_by_kind[kind].update(Counter(ctx.aws_calls) - before)
 
 
 def ordered_verdicts(ctx: RunContext) -> list[Verdict]:
@@ -349,6 +366,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput[_OUTPUT] = json.dumps({
             "deselected": [(nodeid, _verdict_json(v)) for nodeid, v in ctx.deselected],
             "aws_calls": ctx.aws_calls,
+            "calls_by_kind": {k: dict(v) for k, v in ctx.calls_by_kind.items()},
             "order": ctx.order,
         }, default=str)
         return
@@ -357,6 +375,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     doc = {
         "verdicts": [_verdict_json(v) for v in ordered_verdicts(ctx)],
         "aws_calls": dict(calls),
+        "calls_by_kind": {k: dict(v) for k, v in ctx.calls_by_kind.items()},
         "crashed": ctx.crashed,
     }
     Path(out).write_text(json.dumps(doc, default=str))
