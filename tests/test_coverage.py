@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asbuilt import static
+from asbuilt import static, suite_controls
 from asbuilt.catalogue import load_catalogue
 from asbuilt.suite import NON_CONTROL_TAGS, feature_tags, live_coverage
 
@@ -15,7 +15,7 @@ def test_every_tag_names_a_catalogue_control():
 
 def test_every_control_is_covered_or_pending():
     cat = load_catalogue()
-    covered = live_coverage() | static.covered_controls()
+    covered = live_coverage() | static.covered_controls() | set(suite_controls.COVERED)
     pending = [c.id for c in cat.controls if c.id not in covered]
     # The count is printed so a run of the tests shows how much is left.
     print(f"\ncoverage: {len(covered)} of {len(cat.controls)} controls covered, {len(pending)} pending: {' '.join(pending)}")
