@@ -7,4 +7,7 @@ own tests (tests/) see the same plugin, which stays inert without --asbuilt-targ
 pytest_plugins = [
     "asbuilt.pytest_plugin",
     "steps.aws_estate",
+    "steps.network_reachability",
+    "steps.kafka_topics",
+    "steps.platform",
 ]

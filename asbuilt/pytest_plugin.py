@@ -197,6 +197,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ctx = item.config.stash.get(_CTX_KEY, None)
     if ctx is None:
         return report
+    if report.failed and call.excinfo is not None:
+        # The exception's own line, not pytest's long traceback: that prints call arguments (a
+        # pre-signed URL, a DSN) into junit/cucumber files. SUITE-03 would catch it; better not write it.
+        exc = call.excinfo.value
+        report.longrepr = f"{type(exc).__name__}: {str(exc)[:2000]}"
     if is_worker(item.config) and report.when == "call":
         _send_bdd_context(report)
     if report.when == "teardown":

@@ -204,9 +204,6 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
             f"--cucumberjson={(report_dir / 'cucumber.json').resolve()}",
             "-m", _marker_expr(catalogue, profile, selection),
             "-W", "ignore::DeprecationWarning",
-            # short tracebacks: the long style prints call arguments (a pre-signed URL, say) into
-            # cucumber.json; SUITE-03 would catch it, but it should not be written at all
-            "--tb=short",
             *(["--asbuilt-allow-mutating"] if allow_mutating else []),
             *pytest_args,
         ]

@@ -207,8 +207,9 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
     )["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=installer_role_name, PolicyArn=policy_arn)
     if ref.installer_extra_policy_statements:
-        extra = iam.create_policy(PolicyName=f"{NAME}-installer-extra", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": ref.installer_extra_policy_statements}))["Policy"]["Arn"]
+        extra_doc = json.dumps({"Version": "2012-10-17", "Statement": ref.installer_extra_policy_statements})
+        extra_doc = extra_doc.replace("{bucket}", ref.bucket).replace("{key_arn}", key_arn)  # as for the main policy
+        extra = iam.create_policy(PolicyName=f"{NAME}-installer-extra", PolicyDocument=extra_doc)["Policy"]["Arn"]
         iam.attach_role_policy(RoleName=installer_role_name, PolicyArn=extra)
     if ref.bundle_policy_on_node_role:
         iam.attach_role_policy(RoleName=node_role_name, PolicyArn=policy_arn)

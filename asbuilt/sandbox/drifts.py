@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asbuilt.errors import InputError
+from asbuilt.sandbox.topology import BROKER_ADDRS as _BROKERS
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ DRIFTS: list[Drift] = [
     Drift("nodegroup-one-node", ("HA-04", "SIZE-01"), "node group min/desired size 1",
           aws={"nodegroup_scaling": {"minSize": 1, "maxSize": 3, "desiredSize": 1}}),
     Drift("alb-single-az", ("HA-06",), "ALB in one availability zone", aws={"alb_zones": ("us-east-1a",)}),
+    Drift("topics-replication-2", ("HA-07",), "platform topics created with replication factor 2",
+          kafka={"replication_factor": 2}),
+    Drift("topics-min-isr-1", ("HA-07",), "platform topics with min.insync.replicas 1",
+          kafka={"min_insync_replicas": 1}),
     # networking
     Drift("sg-rds-open-world", ("NET-03", "NET-05"), "RDS security group admits 5432 from 0.0.0.0/0",
           aws={"rds_sg_extra": [_tcp(5432, "0.0.0.0/0")]}),
@@ -84,6 +89,12 @@ DRIFTS: list[Drift] = [
     Drift("installer-trust-any-sa", ("IAM-03",), "installer trust allows any service account of the namespace",
           aws={"installer_trust_operator": "StringLike",
                "installer_trust_sub": "system:serviceaccount:conncentric:*"}),
+    Drift("sa-no-irsa-annotation", ("IAM-02",), "the installer service account lost its eks.amazonaws.com/role-arn "
+          "annotation (edited after the release)",
+          kube={"patches": [{"kind": "ServiceAccount", "namespace": "conncentric", "name": "conncentric-installer",
+                             "patch": {"metadata": {"annotations": {"eks.amazonaws.com/role-arn": None}}}}]}),
+    Drift("presigned-url-14-days", ("IAM-06",), "the release's bundle URL is pre-signed for 14 days (1209600 s)",
+          kube={"presign_seconds": 1209600}),
     Drift("bundle-policy-on-node-role", ("IAM-04",), "bundle policy also attached to the EKS node role",
           aws={"bundle_policy_on_node_role": True}),
     Drift("installer-can-write", ("IAM-05",), "a second policy lets the installer role write and delete bundles",
@@ -92,12 +103,60 @@ DRIFTS: list[Drift] = [
                "Resource": "arn:aws:s3:::{bucket}/*"}]}),
     # storage and registry
     Drift("bucket-unversioned", ("S3-01", "BNDL-02"), "bundle bucket versioning not enabled", aws={"bucket_versioning": False}),
+    # with SSE-S3 the seed's policy drops its KMS statement ("you can remove the AllowKMSDecrypt
+    # statement"), so only S3-02 changes (a kms:Decrypt grant would be IAM-01's finding)
     Drift("bucket-sse-s3", ("S3-02",), "bundle bucket default encryption SSE-S3 (AES256)",
-          aws={"bucket_encryption": "AES256"}),
+          aws={"bucket_encryption": "AES256", "installer_policy_statements": [
+              {"Sid": "AllowBundleDownload", "Effect": "Allow", "Action": "s3:GetObject",
+               "Resource": "arn:aws:s3:::{bucket}/*"},
+              {"Sid": "AllowBucketListing", "Effect": "Allow", "Action": "s3:ListBucket",
+               "Resource": "arn:aws:s3:::{bucket}"}]}),
     Drift("bucket-public-access", ("S3-02",), "bundle bucket without a public access block",
           aws={"bucket_public_access_block": False}),
     Drift("ecr-missing-portal", ("ECR-01",), "no ECR repository for portal",
           aws={"ecr_repositories": ("orchestrator", "adapter")}),
+    # Kubernetes workloads and the helm release (values given to helm, or objects edited after it)
+    Drift("orchestrator-single-replica", ("HA-05",), "orchestrator.replicas 1 in the release values",
+          kube={"values": {"orchestrator": {"replicas": 1}}}),
+    Drift("portal-deployment-deleted", ("K8S-01", "HA-05"), "the portal Deployment deleted after the release",
+          kube={"delete": [{"kind": "Deployment", "namespace": "conncentric", "name": "portal"}]}),
+    Drift("ingress-without-tls", ("K8S-02",), "the Ingress edited to plain HTTP: no spec.tls, no certificate, "
+          "listen-ports HTTP 80 only",
+          kube={"patches": [{"kind": "Ingress", "namespace": "conncentric", "name": "conncentric", "patch": {
+              "metadata": {"annotations": {"alb.ingress.kubernetes.io/certificate-arn": None,
+                                           "alb.ingress.kubernetes.io/ssl-redirect": None,
+                                           "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}]'}},
+              "spec": {"tls": None}}}]}),
+    Drift("portal-no-limits", ("K8S-03",), "the portal container lost its resource limits (edited after the release)",
+          kube={"patches": [{"kind": "Deployment", "namespace": "conncentric", "name": "portal", "patch": {
+              "spec": {"template": {"spec": {"containers": [{"name": "portal", "resources": {"limits": None}}]}}}}}]}),
+    Drift("adapter-privileged", ("K8S-04",), "the adapter container runs privileged, with privilege escalation",
+          kube={"patches": [{"kind": "Deployment", "namespace": "conncentric", "name": "adapter", "patch": {
+              "spec": {"template": {"spec": {"containers": [{"name": "adapter", "securityContext": {
+                  "privileged": True, "allowPrivilegeEscalation": True}}]}}}}}]}),
+    Drift("literal-password-env", ("K8S-05",), "a password written as a literal in the release values "
+          "(env.ADMIN_PASSWORD, so in every container's env)",
+          kube={"values": {"env": {"ADMIN_PASSWORD": "sandbox-literal-" + "drift"}}}),
+    Drift("no-lb-controller", ("K8S-06",), "the AWS Load Balancer Controller is not installed",
+          kube={"lb_controller": False}),
+    Drift("bootstrap-wrong-port", ("HELM-01",), "env.KAFKA_BOOTSTRAP_SERVERS names the brokers' controller port 9093",
+          kube={"values": {"env": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(f"{a}:9093" for a in _BROKERS)}}}),
+    Drift("bundle-url-plain-http", ("HELM-01",), "installer.customBundleUrls is a plain http pre-signed URL",
+          kube={"bundle_url_scheme": "http"}),
+    # the two-pass installer (its faulty modes) and where the platform keeps its state
+    Drift("installer-not-idempotent", ("INST-02", "INST-03"), "the installer rewrites every item on every run "
+          "(versions and timestamps bumped even when nothing changed)", installer_fault="not-idempotent"),
+    Drift("installer-skips-pass-2", ("INST-01", "INST-03", "BNDL-03"), "the installer never runs Pass 2 yet "
+          "reports success", installer_fault="skip-pass-2"),
+    Drift("installer-ignores-modified", ("INST-03",), "the installer creates new manifests but leaves modified ones "
+          "as they were", installer_fault="ignore-modified"),
+    Drift("platform-recreates-schema", ("INST-04",), "the platform pods start with SPRING_JPA_HIBERNATE_DDL_AUTO=create: "
+          "every start empties the platform tables",
+          kube={"values": {"env": {"SPRING_JPA_HIBERNATE_DDL_AUTO": "create"}}}),
+    # messaging
+    Drift("kafka-client-read-only", ("MSG-01",), "the target's Kafka identity (User:conncentric-app) may read and "
+          "describe the platform topics but not write them",
+          kube={"kafka_client": "conncentric-app"}),
 ]
 
 BY_NAME = {d.name: d for d in DRIFTS}

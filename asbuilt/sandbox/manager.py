@@ -44,9 +44,10 @@ def _parts():
     from asbuilt.sandbox.parts.moto_server import MotoPart
     from asbuilt.sandbox.parts.network import NetworkPart
     from asbuilt.sandbox.parts.postgres import PostgresPart
+    from asbuilt.sandbox.platform import PlatformPart
 
     return {"network": NetworkPart(), "moto": MotoPart(), "postgres": PostgresPart(), "kafka": KafkaPart(),
-            "kube": KubePart()}
+            "kube": KubePart(), "platform": PlatformPart()}
 
 
 LOCK_FILE = Path("/run/lock/asbuilt-sandbox.lock") if Path("/run/lock").is_dir() else Path("/tmp/asbuilt-sandbox.lock")
@@ -105,6 +106,10 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
+            # The platform on top: the reference release installed with helm, its installer Job
+            # run, the Deployments' statuses kept by the sandbox agent (asbuilt.sandbox.platform).
+            facts["platform"] = step("platform", lambda: parts["platform"].start(
+                parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
     except PartError as exc:
         for part in reversed(started):
             if part is not None:
@@ -155,6 +160,13 @@ def _aws_secret() -> str:
         path.write_text(secrets.token_urlsafe(30))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _aws_key_file() -> Path:
+    path = state_dir() / "aws_access_key_id"
+    path.write_text(AWS_KEY_ID)
+    path.chmod(0o600)
+    return path
 
 
 def _configure_kafka(kafka, drifts: list[Drift]) -> None:
@@ -268,6 +280,10 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
     if "kube" in facts:
         target["kubernetes"] = {"kubeconfig": facts["kube"]["kubeconfig"], "context": facts["kube"]["context"],
                                 "namespace": aws_reference.NAMESPACE, "release": "conncentric"}
+    client = (facts.get("platform") or {}).get("kafka_client")
+    if client:  # a drift: the platform's Kafka identity may read the platform topics, not write them
+        target["kafka"]["ssl_certfile"] = client["certfile"]
+        target["kafka"]["ssl_keyfile"] = client["keyfile"]
     path = target_path()
     header = "# Written by `asbuilt sandbox up`: the embedded reference deployment. Secrets are file references.\n"
     path.write_text(header + yaml.safe_dump(target, sort_keys=False))
@@ -277,7 +293,7 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
 def down() -> None:
     parts = _parts()
     errors = []
-    for name in ("kube", "kafka", "postgres", "moto", "network"):
+    for name in ("platform", "kube", "kafka", "postgres", "moto", "network"):
         try:
             parts[name].stop()
         except Exception as exc:

@@ -1,0 +1,245 @@
+"""Bundles in the bundle bucket: read the release's bundle, and the ``@mutating`` round trip.
+
+Reads go through the target's AWS probe (so they are counted and bounded): ``GetObject`` of the
+object a bundle URL names, ``ListObjectVersions`` of one key. The round trip (BNDL-02, and the
+fresh bundle of BNDL-03 / INST-03) writes only under ``asbuilt-selftest/<run id>/`` and deletes
+every version it wrote (``delete_prefix``), whatever the outcome.
+
+Bundle URLs are understood in the three forms S3 uses: virtual-hosted
+(``https://<bucket>.s3[.<region>].amazonaws.com/<key>``), path-style
+(``https://s3[.<region>].amazonaws.com/<bucket>/<key>``) and path-style on a custom endpoint
+(the sandbox's ``https://127.0.0.1:<port>/<bucket>/<key>``); a query string (a pre-signature)
+is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from asbuilt.probes import ProbeError
+
+SELFTEST_PREFIX = "asbuilt-selftest/"
+ITEM_PREFIX = "asbuilt-selftest-"
+_VHOST = re.compile(r"^(?P<bucket>.+)\.s3([.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com(\.cn)?$")
+_PATH_HOST = re.compile(r"^s3([.-][a-z0-9-]+)?\.amazonaws\.com(\.cn)?$")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_bundle_url(url: str) -> tuple[str, str] | None:
+    """(bucket, key) named by a bundle URL, or None when it names no S3 object."""
+    parts = urlsplit(str(url))
+    host = (parts.hostname or "").lower()
+    path = unquote(parts.path or "")
+    m = _VHOST.match(host)
+    if m and not _PATH_HOST.match(host):
+        key = path.lstrip("/")
+        return (m.group("bucket"), key) if key else None
+    segs = path.lstrip("/").split("/", 1)
+    if len(segs) == 2 and segs[0] and segs[1]:
+        return segs[0], segs[1]
+    return None
+
+
+def _read_bounded(fh, max_bytes: int, what: str) -> bytes:
+    buf = io.BytesIO()
+    while chunk := fh.read(1 << 16):
+        buf.write(chunk)
+        if buf.tell() > max_bytes:
+            raise ProbeError(f"{what}: more than {max_bytes} bytes (the BNDL-01 bound)")
+    return buf.getvalue()
+
+
+def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[str] | None = None) -> bytes:
+    """GET a (pre-signed) URL with TLS verification, no proxy, a byte bound and a time bound."""
+    from asbuilt.probes.installer_logs import redact
+    from asbuilt.probes.network import AddressGuard
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProbeError(f"not an http(s) URL: {redact(url)}")
+    AddressGuard(allowed_networks or []).check(parts.hostname)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    try:
+        with opener.open(urllib.request.Request(url, headers={"User-Agent": "asbuilt"}), timeout=timeout) as resp:
+            return _read_bounded(resp, max_bytes, redact(url))
+    except urllib.error.HTTPError as exc:
+        raise ProbeError(f"GET {redact(url)}: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ProbeError(f"GET {redact(url)}: {' '.join(str(reason).split())[:160]}") from None
+
+
+class BundleStore:
+    def __init__(self, aws, bucket: str, max_bytes: int = 512 * 1024 * 1024):
+        self.aws = aws
+        self.bucket = bucket
+        self.max_bytes = max_bytes
+
+    @property
+    def s3(self):
+        return self.aws.client("s3")
+
+    def get(self, key: str, version_id: str | None = None) -> bytes:
+        kw = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            kw["VersionId"] = version_id
+        body = self.aws.call("s3", "get_object", **kw)["Body"]
+        try:
+            return _read_bounded(body, self.max_bytes, f"s3://{self.bucket}/{key}")
+        finally:
+            body.close()
+
+    def put(self, key: str, data: bytes) -> str | None:
+        if not key.startswith(SELFTEST_PREFIX):
+            raise ProbeError(f"refusing to write s3://{self.bucket}/{key}: outside {SELFTEST_PREFIX}")
+        res = self.aws.call("s3", "put_object", Bucket=self.bucket, Key=key, Body=data,
+                            ContentType="application/zip")
+        return res.get("VersionId")
+
+    def versioning(self) -> str | None:
+        return self.aws.call("s3", "get_bucket_versioning", Bucket=self.bucket).get("Status")
+
+    def versions(self, key: str) -> list[dict]:
+        res = self.aws.call("s3", "list_object_versions", Bucket=self.bucket, Prefix=key)
+        return [{"version_id": v.get("VersionId"), "latest": v.get("IsLatest"), "size": v.get("Size")}
+                for v in res.get("Versions", []) if v.get("Key") == key]
+
+    def presign(self, key: str, expires: int) -> str:
+        """A SigV4 pre-signed GET (X-Amz-Expires), whatever the client's default signer is."""
+        from botocore.config import Config
+
+        if getattr(self, "_signer", None) is None:
+            section = self.aws.section
+            endpoint = section.service_endpoints.get("s3") or section.endpoint_url
+            self._signer = self.aws.session.client("s3", endpoint_url=endpoint,
+                                                   config=self.aws.config.merge(Config(signature_version="s3v4")))
+        return self._signer.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                   ExpiresIn=int(expires))
+
+    def delete_prefix(self, prefix: str) -> list[str]:
+        """Delete every version and delete marker under a selftest prefix; returns what was deleted."""
+        if not prefix.startswith(SELFTEST_PREFIX):
+            raise ProbeError(f"refusing to delete under {prefix!r}: outside {SELFTEST_PREFIX}")
+        res = self.aws.call("s3", "list_object_versions", Bucket=self.bucket, Prefix=prefix)
+        gone = []
+        entries = [(v["Key"], v.get("VersionId")) for v in res.get("Versions", []) + res.get("DeleteMarkers", [])]
+        for key, vid in entries:
+            kw = {"Bucket": self.bucket, "Key": key}
+            if vid and vid != "null":
+                kw["VersionId"] = vid
+            self.aws.call("s3", "delete_object", **kw)
+            gone.append(f"{key}@{vid}")
+        if not entries:  # an unversioned bucket lists nothing for some endpoints: delete by key
+            for obj in self.aws.call("s3", "list_objects_v2", Bucket=self.bucket, Prefix=prefix).get("Contents", []):
+                self.aws.call("s3", "delete_object", Bucket=self.bucket, Key=obj["Key"])
+                gone.append(obj["Key"])
+        return gone
+
+
+def fetch_release_bundle(url: str, aws, allowed_networks: list[str], max_bytes: int, timeout: float) -> dict:
+    """The bytes of a release's bundle: S3 GetObject of the object the URL names, else the URL itself.
+    -> {"data", "via", "object"}"""
+    from asbuilt.probes.installer_logs import redact
+
+    obj = parse_bundle_url(url)
+    problems = []
+    if obj is not None and aws is not None:
+        try:
+            data = BundleStore(aws, obj[0], max_bytes).get(obj[1])
+            return {"data": data, "via": "s3:GetObject", "object": f"s3://{obj[0]}/{obj[1]}"}
+        except ProbeError as exc:
+            problems.append(str(exc))
+    try:
+        data = http_get(url, max_bytes, timeout, allowed_networks)
+        return {"data": data, "via": "https GET of the URL", "object": redact(url)}
+    except ProbeError as exc:
+        problems.append(str(exc))
+    raise ProbeError(f"cannot read the bundle {redact(url)}: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------- selftest bundles
+
+
+def tiny_jar(title: str) -> bytes:
+    buf = io.BytesIO()
+    info = zipfile.ZipInfo("META-INF/MANIFEST.MF", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(info, f"Manifest-Version: 1.0\r\nCreated-By: asbuilt\r\nImplementation-Title: {title}\r\n\r\n")
+    return buf.getvalue()
+
+
+def build_zip(files: dict[str, bytes]) -> tuple[bytes, list[dict]]:
+    """A bundle from {"manifests/x.json": bytes, ...} with asbuilt.bundle.build; (zip bytes, entries)."""
+    from asbuilt import bundle
+
+    with tempfile.TemporaryDirectory(prefix="asbuilt-selftest-") as tmp:
+        src = Path(tmp) / "src"
+        for name, data in files.items():
+            path = src / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        for folder in ("manifests", "plugins", "artifacts"):
+            (src / folder).mkdir(parents=True, exist_ok=True)
+        out = Path(tmp) / "bundle.zip"
+        result = bundle.build(src, out)
+        return out.read_bytes(), [e.as_dict() for e in result.entries if e.kind != "directory"]
+
+
+def unique_bundle(run_id: str | None = None) -> tuple[bytes, list[dict], str]:
+    """A bundle whose every item is new (names under asbuilt-selftest-): one manifest, plugin, artifact."""
+    run_id = run_id or secrets.token_hex(6)
+    nonce = secrets.token_hex(16)
+    manifest = {"name": f"{ITEM_PREFIX}bndl-{run_id}", "type": "asbuilt-selftest", "version": "1.0.0",
+                "config": {"nonce": nonce, "purpose": "asbuilt BNDL-02/BNDL-03 round trip; safe to delete"}}
+    files = {
+        f"manifests/{ITEM_PREFIX}bndl-{run_id}.json": json.dumps(manifest, indent=2).encode(),
+        f"plugins/{ITEM_PREFIX}{run_id}.jar": tiny_jar(f"{ITEM_PREFIX}{run_id} {nonce}"),
+        f"artifacts/{ITEM_PREFIX}{run_id}.txt": f"asbuilt selftest artifact {nonce}\n".encode(),
+    }
+    data, entries = build_zip(files)
+    return data, entries, run_id
+
+
+def bundle_files(data: bytes) -> dict[str, bytes]:
+    """The files of a bundle (verified and extracted with asbuilt.bundle)."""
+    from asbuilt import bundle
+
+    with tempfile.TemporaryDirectory(prefix="asbuilt-bundle-") as tmp:
+        zpath = Path(tmp) / "in.zip"
+        zpath.write_bytes(data)
+        try:
+            entries = bundle.extract(zpath, Path(tmp) / "x")
+        except bundle.BundleError as exc:
+            raise ProbeError(f"the bundle is not valid: {exc}") from None
+        out = {e.name: (Path(tmp) / "x" / e.name).read_bytes() for e in entries if e.kind != "directory"}
+        shutil.rmtree(Path(tmp) / "x", ignore_errors=True)
+    return out
+
+
+def bundle_entries(data: bytes) -> list[dict]:
+    from asbuilt import bundle
+
+    with tempfile.TemporaryDirectory(prefix="asbuilt-bundle-") as tmp:
+        zpath = Path(tmp) / "in.zip"
+        zpath.write_bytes(data)
+        try:
+            return [e.as_dict() for e in bundle.inspect(zpath) if e.kind != "directory"]
+        except bundle.BundleError as exc:
+            raise ProbeError(f"the bundle is not valid: {exc}") from None
