@@ -10,4 +10,5 @@ pytest_plugins = [
     "steps.network_reachability",
     "steps.kafka_topics",
     "steps.platform",
+    "steps.helm_version",
 ]

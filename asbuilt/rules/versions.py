@@ -80,3 +80,42 @@ def helm_version(releases: list[dict], min_version: str) -> Verdict:
         "VER-04", releases, min_version, "helm",
         "deploy the release with helm {minimum} or later",
     )
+
+
+def helm_release_writer(releases: list[dict], min_version: str) -> Verdict:
+    """VER-04 from what a release record says about the helm that wrote it.
+
+    releases: [{"resource": "helm release ns/name revision N", "helm_version": "4.1.2" or None,
+    "helm_major": 4 / 3 / None}]. A release record does not store helm's full version; Helm 4
+    records ``apply_method`` and Helm 3 does not, so the major version is usually all that can be
+    read. A minimum this evidence cannot prove is reported as skipped with the reason, never a pass.
+    """
+    from asbuilt.rules import failed, passed, skipped
+
+    if not releases:
+        return errored("VER-04", "no helm release found on the target to check")
+    minimum = _version(min_version)
+    findings, unproven, ok = [], [], []
+    for r in releases:
+        full = r.get("helm_version")
+        if full:
+            good = at_least(full, min_version)
+            (ok if good else findings).append(f"{r['resource']}: helm {full}" + ("" if good else f" is below {min_version}"))
+            continue
+        major = r.get("helm_major")
+        if major is None:
+            unproven.append(f"{r['resource']}: the release record does not say which helm wrote it")
+        elif minimum is not None and major < minimum.major:
+            findings.append(f"{r['resource']}: written by Helm {major} (no apply_method in the release record), "
+                            f"below {min_version}")
+        elif minimum is not None and major > minimum.major or (minimum is not None and minimum.minor == 0):
+            ok.append(f"{r['resource']}: written by Helm {major}")
+        else:
+            unproven.append(f"{r['resource']}: written by Helm {major}.x (the record keeps apply_method, not the "
+                            f"minor version), so >= {min_version} cannot be proven from release metadata")
+    if findings:
+        return failed("VER-04", "; ".join(findings) + f". Fix: upgrade the release with helm {min_version} or later",
+                      releases)
+    if unproven:
+        return skipped("VER-04", "; ".join(unproven), releases)
+    return passed("VER-04", "; ".join(ok) + f" (>= {min_version})", releases)
