@@ -154,6 +154,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from asbuilt.sandbox.drifts import DRIFTS
 
     if args.sandbox_command == "up":
+        from asbuilt.sandbox.drifts import resolve
+
+        resolve(args.drift)  # an unknown drift is an input error before waiting for the lock
         with manager.exclusive():  # another `up`/`down` or a test holding the sandbox: wait for it
             path = manager.up(args.drift)
         print(path)

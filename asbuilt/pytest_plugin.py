@@ -339,13 +339,24 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """Attribute the AWS calls of each scenario to its kind, read-only or @mutating (SUITE-01)."""
     ctx = item.config.stash.get(_CTX_KEY, None)
-    before = Counter(ctx.aws_calls) if ctx is not None else None
+    before = _all_calls(ctx) if ctx is not None else None
     try:
         return (yield)
     finally:
         if ctx is not None and before is not None:
             kind = "mutating" if item.get_closest_marker("mutating") else "read_only"
-            ctx.calls_by_kind[kind].update(Counter(ctx.aws_calls) - before)
+            ctx.calls_by_kind[kind].update(_all_calls(ctx) - before)
+
+
+def _all_calls(ctx: RunContext) -> Counter[str]:
+    """AWS operations ("service:Operation") and Kubernetes requests ("k8s:verb:resource") so far."""
+    calls = Counter(ctx.aws_calls)
+    import sys as _sys
+
+    k8s = _sys.modules.get("asbuilt.probes.k8s")
+    if k8s is not None:
+        calls.update(k8s.K8S_CALLS)
+    return calls
 
 
 def ordered_verdicts(ctx: RunContext) -> list[Verdict]:

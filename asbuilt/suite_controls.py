@@ -38,7 +38,28 @@ _NO_PERMISSION = {"sts:GetCallerIdentity"}
 
 
 def is_read(op: str) -> bool:
+    if op.startswith("k8s:"):
+        return op.split(":")[1] in ("get", "list", "watch")
     return op.split(":", 1)[-1].startswith(READ_PREFIXES)
+
+
+def rbac_rules(mutating: bool) -> list[tuple[set[str], set[str]]]:
+    """(verbs, resources) of the shipped RBAC: the auditor roles, plus asbuilt-mutating if asked."""
+    import yaml
+
+    out = []
+    for doc in yaml.safe_load_all((DEPLOY.parent / "kubernetes" / "rbac.yaml").read_text()):
+        name = doc["metadata"]["name"]
+        if name == "asbuilt-mutating" and not mutating:
+            continue
+        for rule in doc.get("rules", []):
+            out.append((set(rule["verbs"]), set(rule["resources"])))
+    return out
+
+
+def k8s_allowed(op: str, mutating: bool) -> bool:
+    _, verb, resource = op.split(":", 2)
+    return any(verb in verbs and resource in resources for verbs, resources in rbac_rules(mutating))
 
 
 def iam_action(op: str) -> str:
@@ -61,8 +82,11 @@ def read_only(calls: dict[str, dict[str, int]], k8s_writes: list[str] | None = N
     if bad:
         return failed("SUITE-01", f"the suite wrote outside @mutating scenarios: {', '.join(bad)}. "
                       "Fix: a probe must only read; move the write into a scenario tagged @mutating", evidence)
-    return passed("SUITE-01", f"{sum(sum(c.values()) for c in calls.values())} AWS calls, only reads outside "
-                  f"@mutating scenarios ({len(writes_in_mutating)} write operation(s) inside them)", evidence)
+    # Distinct operations, not call counts: a parallel run makes more calls (one cache per worker)
+    # and must still give the serial run's verdict and message.
+    return passed("SUITE-01", f"{len(calls)} distinct AWS operations and Kubernetes requests, only reads outside "
+                  "@mutating scenarios "
+                  f"({len(writes_in_mutating)} write operation(s) inside them)", evidence)
 
 
 def load_policy(name: str) -> dict:
@@ -80,11 +104,19 @@ def policy_coverage(ops: list[str], mutating_ops: list[str]) -> Verdict:
     mutating = normalise(load_policy("asbuilt-mutating-policy.json"))
     missing = []
     for op in sorted(set(ops)):
+        if op.startswith("k8s:"):
+            if not k8s_allowed(op, mutating=False):
+                missing.append(f"{op} (auditor RBAC)")
+            continue
         if op in _NO_PERMISSION:
             continue
         if not _allowed_anywhere(readonly, iam_action(op)):
             missing.append(f"{iam_action(op)} (read-only policy)")
     for op in sorted(set(mutating_ops)):
+        if op.startswith("k8s:"):
+            if not k8s_allowed(op, mutating=True):
+                missing.append(f"{op} (mutating RBAC)")
+            continue
         if op in _NO_PERMISSION:
             continue
         action = iam_action(op)
@@ -95,10 +127,11 @@ def policy_coverage(ops: list[str], mutating_ops: list[str]) -> Verdict:
                            "(resource scoping of the mutating policy is checked by tests/test_suite_safety.py)"}]
     if missing:
         return failed("SUITE-02", "the shipped policy does not allow: " + ", ".join(missing)
-                      + ". Fix: add the action to deploy/aws/ (read-only unless only @mutating scenarios use it)",
+                      + ". Fix: add it to deploy/aws/ or deploy/kubernetes/rbac.yaml (read-only unless only "
+                      "@mutating scenarios use it)",
                       evidence)
-    return passed("SUITE-02", f"all {len(set(ops) | set(mutating_ops))} AWS operations of this run are allowed "
-                  "by the shipped policies", evidence)
+    return passed("SUITE-02", f"all {len(set(ops) | set(mutating_ops))} AWS operations and Kubernetes requests of "
+                  "this run are allowed by the shipped policy and RBAC", evidence)
 
 
 def _allowed_anywhere(statements: list[dict], action: str) -> bool:

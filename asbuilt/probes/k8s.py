@@ -246,8 +246,20 @@ def deployment_facts(dep: dict) -> dict:
 # --------------------------------------------------------------------------- the probe
 
 
+# Every Kubernetes request of the process as "k8s:<verb>:<resource>" (SUITE-01/02 read it).
+K8S_CALLS: Counter[str] = Counter()
+_KIND_WORDS = {"job": "jobs", "deployment": "deployments", "pod": "pods", "secret": "secrets"}
+
+
+def record_call(verb: str, resource: str) -> None:
+    """Normalise a call description ("get job ns/name", "list pods of job x") to verb + resource."""
+    first = resource.split()[0] if resource else "?"
+    kind = _KIND_WORDS.get(first, first)
+    K8S_CALLS[f"k8s:{verb}:{kind}"] += 1
+
+
 class KubeProbe:
-    def __init__(self, section: KubernetesSection, target: Target | None = None):
+    def __init__(self, section: KubernetesSection, target: Target | None = None):  # noqa: D107
         from kubernetes import client, config
 
         self.section = section
@@ -287,6 +299,7 @@ class KubeProbe:
 
         with self._lock:
             self.calls[f"{verb} {resource}"] += 1
+        record_call(verb, resource)
         try:
             resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
             return json.loads(resp.data or b"{}")
@@ -458,6 +471,7 @@ class KubeProbe:
 
         with self._lock:
             self.calls["get pods/log"] += 1
+            record_call("get", "pods/log")
         kw = {"container": container} if container else {}
         try:
             resp = self.core.read_namespaced_pod_log(name, ns or self.namespace, _preload_content=False,
@@ -494,6 +508,7 @@ class KubeProbe:
         ns = ns or self.namespace
         with self._lock:
             self.calls[f"delete jobs in {ns}"] += 1
+            record_call("delete", "jobs")
         try:
             self.batch.delete_namespaced_job(name, ns, propagation_policy="Background", _request_timeout=self.timeout)
         except ApiException as exc:

@@ -44,6 +44,8 @@ DRIFTS: list[Drift] = [
     Drift("rds-old-postgres", ("VER-02",), "RDS PostgreSQL 14", aws={"rds_version": "14.10"}),
     Drift("rds-mysql", ("VER-02",), "the platform database is MySQL, not PostgreSQL",
           aws={"rds_engine": "mysql", "rds_version": "8.0.35"}),
+    Drift("release-written-by-helm-3", ("VER-04",), "the helm release record is one Helm 3 wrote (no apply_method)",
+          kube={"helm3_record": True}),
     Drift("msk-old-kafka", ("VER-03",), "MSK on Apache Kafka 3.4", aws={"msk_version": "3.4.0"}),
     Drift("nodegroup-small-instances", ("SIZE-01",), "node group on m6i.large (below m6i.xlarge)",
           aws={"nodegroup_instance_types": ["m6i.large"]}),

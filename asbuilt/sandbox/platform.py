@@ -39,6 +39,7 @@ Drifts (``asbuilt.sandbox.drifts``) act here through ``Drift.kube``::
                                          with read-only ACLs on the platform topics
     {"bundle_url_scheme": "http"}        the release's bundle URL is pre-signed for moto's plain HTTP
     {"presign_seconds": N}               the release's bundle URL is pre-signed for N seconds
+    {"helm3_record": True}               the release record is rewritten as Helm 3 writes it (VER-04)
 
 and ``Drift.installer_fault`` (the reference installer's faulty modes) is handed to the agent,
 so the release's installer Job and every later run of the sandbox's installer carry it.
@@ -276,6 +277,19 @@ def _apply(kube, body: dict) -> None:
         if exc.status != 409:
             raise
         ops[1]()
+
+
+def _rewrite_as_helm3_record(kube) -> None:
+    """VER-04 drift: the release record as Helm 3 writes it (Helm 4 adds ``apply_method``).
+    No Helm 3 binary is built for the sandbox; the record is what VER-04 reads."""
+    import gzip
+
+    for secret in kube.core.list_namespaced_secret(NAMESPACE, label_selector="owner=helm").items:
+        raw = base64.b64decode(base64.b64decode(secret.data["release"]))
+        release = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+        release.pop("apply_method", None)
+        packed = base64.b64encode(base64.b64encode(gzip.compress(json.dumps(release).encode()))).decode()
+        kube.core.patch_namespaced_secret(secret.metadata.name, NAMESPACE, {"data": {"release": packed}})
 
 
 def _delete(kube, kind: str, ns: str | None, name: str) -> bool:
@@ -557,6 +571,8 @@ def setup(kube_part, facts: dict, drifts: list, aws_key_file: Path, aws_secret_f
         _patch(kube, p["kind"], p.get("namespace", NAMESPACE), p["name"], p["patch"])
     for dl in kdrift.get("delete", []):
         _delete(kube, dl["kind"], dl.get("namespace", NAMESPACE), dl["name"])
+    if kdrift.get("helm3_record"):
+        _rewrite_as_helm3_record(kube)
     kafka_client = None
     if kdrift.get("kafka_client"):
         kafka_client = _limited_kafka_client(kdrift["kafka_client"])
