@@ -53,15 +53,27 @@ def _parts():
 LOCK_FILE = Path("/run/lock/asbuilt-sandbox.lock") if Path("/run/lock").is_dir() else Path("/tmp/asbuilt-sandbox.lock")
 
 
+_HELD = [0]  # re-entrant within one process: a test holding the lock may call code that takes it
+
+
 @contextlib.contextmanager
 def exclusive():
     """Hold the machine-wide sandbox lock: the namespaces and ports are global, so two callers
     (two test sessions, a test and a user) must not bring the sandbox up at the same time."""
-    with open(LOCK_FILE, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    if _HELD[0]:
+        _HELD[0] += 1
         try:
             yield
         finally:
+            _HELD[0] -= 1
+        return
+    with open(LOCK_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _HELD[0] = 1
+        try:
+            yield
+        finally:
+            _HELD[0] = 0
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 

@@ -193,7 +193,9 @@ def render_ruleset(rules: list[AllowRule]) -> str:
       PostgreSQL and Kafka whatever the security groups say, exactly as an auditor uses a bastion
       the SGs admit. Reachability verdicts are therefore always probed from asb-node/asb-outside,
       never from the host;
-    * then one accept per AllowRule; everything else is dropped silently, as an SG does.
+    * then one accept per AllowRule; everything else is refused. A security group drops silently;
+      the sandbox answers a TCP SYN with a reset instead, so a "not reachable" probe (NET-04,
+      NET-05) gets its answer at once rather than after its timeout. What is reachable is the same.
     The ``forward`` chain refuses NEW connections from the namespaces to the host: nothing in
     the sandbox initiates a connection to the host's end of the link.
     """
@@ -217,6 +219,7 @@ def render_ruleset(rules: list[AllowRule]) -> str:
         '    iifname "lo" accept comment "the services own traffic inside asb-vpc"',
         f'    iifname "{VPC_HOST_IF}" ip saddr {topo.HOST_ADDR} accept comment "the bastion: the suite itself"',
         *lines,
+        '    meta l4proto tcp counter reject with tcp reset comment "not admitted by any security group rule"',
         '    counter drop comment "not admitted by any security group rule"',
         "  }",
         "}",
