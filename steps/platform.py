@@ -507,6 +507,37 @@ def release_bundles_applied(release_bundles, target, verdict):
     verdict(bundle_roundtrip.bundle_in_state(combined, snap))
 
 
+# --------------------------------------------------------------------------- BNDL-01 (the release's bundle)
+
+
+@given("the custom bundle zips the release installs", target_fixture="release_bundle_zips")
+def release_bundle_zips(kube, target, asbuilt_run, params, tmp_path_factory):
+    from asbuilt.static.files import bundle_facts  # the same verifier as the static check
+
+    release = kube.current_release()
+    work = tmp_path_factory.mktemp("release-bundles")
+    out = []
+    for i, url in enumerate(_release_urls(release)):
+        got = bs.fetch_release_bundle(url, _aws_or_none(asbuilt_run), target.allowed_networks, _max_zip(params),
+                                      _timeout(params))
+        path = work / f"bundle-{i}.zip"
+        path.write_bytes(got["data"])
+        facts = bundle_facts(path, params("BNDL-01"))
+        facts["resource"] = f"{_release_where(release)}: installer.customBundleUrls[{i}] ({got['object']})"
+        out.append(facts)
+    return out
+
+
+@then("each is a well-formed custom bundle")
+def release_bundles_well_formed(release_bundle_zips, params, verdict):
+    from asbuilt.rules import bundle as bundle_rules
+
+    if not release_bundle_zips:
+        verdict(skipped("BNDL-01", "the release lists no custom bundle (installer.customBundleUrls is empty)"))
+        return
+    verdict(bundle_rules.bundle_layout(release_bundle_zips, **params("BNDL-01")))
+
+
 # --------------------------------------------------------------------------- BNDL-02 / BNDL-03 (@mutating)
 
 

@@ -5,6 +5,11 @@ Feature: Custom bundles through the bucket and into the platform
   pre-signed URL ("aws s3 presign ... --expires-in 604800"); the bucket is a "standard bucket
   with versioning enabled". Chapter 4: the installer applies "manifests, plugins, and artifacts".
 
+  @BNDL_01
+  Scenario: The bundle the release installs holds only manifests, plugins and artifacts
+    Given the custom bundle zips the release installs
+    Then each is a well-formed custom bundle
+
   @BNDL_03
   Scenario: Every item of the release's bundle is in the platform state with its checksum
     Given the custom bundles of the deployed release
