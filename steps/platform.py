@@ -480,15 +480,22 @@ def inst03_converged(inst03, inst03_result, verdict):
 # --------------------------------------------------------------------------- BNDL-03 (the release's bundle)
 
 
+@pytest.fixture(scope="session")
+def release_bundle_downloads(kube, target, asbuilt_run, params):
+    """The release's custom bundles, downloaded once per run (BNDL-01 and BNDL-03 read them)."""
+    release = kube.current_release()
+    return release, [(url, bs.fetch_release_bundle(url, _aws_or_none(asbuilt_run), target.allowed_networks,
+                                                   _max_zip(params), _timeout(params)))
+                     for url in _release_urls(release)]
+
+
 @given("the custom bundles of the deployed release", target_fixture="release_bundles")
-def release_bundles(kube, target, asbuilt_run, params):
+def release_bundles(release_bundle_downloads):
     from asbuilt.probes.installer_logs import redact
 
-    release = kube.current_release()
+    release, downloads = release_bundle_downloads
     out = []
-    for i, url in enumerate(_release_urls(release)):
-        got = bs.fetch_release_bundle(url, _aws_or_none(asbuilt_run), target.allowed_networks, _max_zip(params),
-                                      _timeout(params))
+    for i, (url, got) in enumerate(downloads):
         out.append({"resource": f"{_release_where(release)}: installer.customBundleUrls[{i}] ({got['object']})",
                     "url": redact(url), "via": got["via"], "sha256": bs.sha256(got["data"]),
                     "entries": bs.bundle_entries(got["data"])})
@@ -511,15 +518,13 @@ def release_bundles_applied(release_bundles, target, verdict):
 
 
 @given("the custom bundle zips the release installs", target_fixture="release_bundle_zips")
-def release_bundle_zips(kube, target, asbuilt_run, params, tmp_path_factory):
+def release_bundle_zips(release_bundle_downloads, params, tmp_path_factory):
     from asbuilt.static.files import bundle_facts  # the same verifier as the static check
 
-    release = kube.current_release()
+    release, downloads = release_bundle_downloads
     work = tmp_path_factory.mktemp("release-bundles")
     out = []
-    for i, url in enumerate(_release_urls(release)):
-        got = bs.fetch_release_bundle(url, _aws_or_none(asbuilt_run), target.allowed_networks, _max_zip(params),
-                                      _timeout(params))
+    for i, (url, got) in enumerate(downloads):
         path = work / f"bundle-{i}.zip"
         path.write_bytes(got["data"])
         facts = bundle_facts(path, params("BNDL-01"))
