@@ -10,9 +10,17 @@ from asbuilt.suite import live_coverage
 from tests.helpers import asbuilt
 
 
+# Live controls proven to fail another way, and why.
+PROVEN_OTHERWISE = {
+    # the sandbox's installer refuses a malformed bundle outright, so its release cannot carry one:
+    # the live failure is shown through the profile's bound (tests/platform/test_bundle_layout_live.py)
+    "BNDL-01": "profile bound",
+}
+
+
 def test_every_implemented_live_control_has_a_drift():
     cat = load_catalogue()
-    drifted = {c for d in DRIFTS for c in d.controls}
+    drifted = {c for d in DRIFTS for c in d.controls} | set(PROVEN_OTHERWISE)
     live = live_coverage()
     missing = [c.id for c in cat.for_profile("conncentric-aws")
                if c.live and c.id in live and c.profile != "suite" and c.id not in drifted]

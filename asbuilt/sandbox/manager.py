@@ -289,6 +289,17 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             {"name": topology.VANTAGE_OUTSIDE.name, "role": "outside", "kind": "netns", "netns": topology.NS_OUTSIDE},
         ],
     }
+    # The code the sandbox was built from: live and static verdicts of a control side by side.
+    from asbuilt.suite import ROOT
+
+    ref = ROOT / "examples" / "reference"
+    target["static"] = {
+        "terraform": [str(ref / "terraform")],
+        "cloudformation": [str(ref / "cloudformation")],
+        "charts": [{"path": str(ref / "chart" / "conncentric"), "values": [str(ref / "values" / "production.yaml")]}],
+        "gradle": [str(ref / "plugin")],
+        "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
+    }
     if "kube" in facts:
         target["kubernetes"] = {"kubeconfig": facts["kube"]["kubeconfig"], "context": facts["kube"]["context"],
                                 "namespace": aws_reference.NAMESPACE, "release": "conncentric"}

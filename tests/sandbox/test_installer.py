@@ -129,6 +129,9 @@ def aws(moto_endpoint):
     import boto3
     from botocore.config import Config
 
+    from tests.helpers import reset_moto
+
+    reset_moto(moto_endpoint)  # the session's moto server is shared with other test modules
     kw = dict(endpoint_url=moto_endpoint, region_name="us-east-1",
               aws_access_key_id="testing", aws_secret_access_key="testing")
     s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}), **kw)
