@@ -114,13 +114,7 @@ def load_agent_config() -> dict:
 # --------------------------------------------------------------------------- TLS for the S3 front
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
 
 
 def ensure_tls(address: str = "127.0.0.1") -> dict[str, str]:

@@ -188,3 +188,13 @@ def run(argv: list[str], part: str, what: str, timeout: float = 1800, **kw) -> s
         tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
         raise PartError(part, f"{what} failed (exit {res.returncode}): {' | '.join(tail)}")
     return res
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret (a key, a password): created 0600 from the start, never world-readable for a moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

@@ -123,14 +123,7 @@ def _issue_server_cert(ca_cert: Path, ca_key: Path, address: str) -> tuple[bytes
                               serialization.NoEncryption()))
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a secret: created 0600 from the start, never world-readable for a moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
 
 
 # --------------------------------------------------------------------------- the part
