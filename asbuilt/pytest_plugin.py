@@ -86,11 +86,11 @@ def is_controller(config: pytest.Config) -> bool:
 
 
 def _verdict_json(v: Verdict) -> dict[str, Any]:
-    return {"control": v.control, "status": v.status, "message": v.message, "evidence": v.evidence, "source": v.source}
+    return v.to_json()
 
 
 def _verdict_from(d: dict[str, Any]) -> Verdict:
-    return Verdict(d["control"], d["status"], d["message"], d.get("evidence") or [], d.get("source", "live"))
+    return Verdict.from_json(d)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

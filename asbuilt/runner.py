@@ -67,102 +67,18 @@ def run(
     baseline_path: Path | None = None,
     workers: str | None = None,
 ) -> int:
-    started = utc_now()
+    """`asbuilt run`: the pipeline (asbuilt.pipeline) over a target file."""
+    from asbuilt.pipeline import Request, execute
+
     target_path = resolve_target_path(target_arg)
     target = load_target(target_path)
     catalogue = load_catalogue()
     profile = load_profile(profile_arg or target.profile or "conncentric-aws")
-    # Bad waiver or baseline files are input errors before anything runs.
-    from asbuilt.report.results import load_results_json
-    from asbuilt.waivers import apply_waivers, load_waivers
-
-    waivers = load_waivers(waivers_path) if waivers_path is not None else None
-    baseline = load_results_json(baseline_path) if baseline_path is not None else None
     selection = Selection(select_controls(catalogue, profile, control_ids), live=live, static=static, strict=strict)
-    report_dir.mkdir(parents=True, exist_ok=True)
-
-    verdicts: list[Verdict] = []
-    implemented: dict[str, set[str]] = {}
-    from asbuilt.suite import live_coverage
-
-    for cid in live_coverage():
-        implemented.setdefault(cid, set()).add("live")
-    from asbuilt import static as static_engine
-
-    for cid in static_engine.covered_controls():
-        implemented.setdefault(cid, set()).add("static")
-
-    extra: dict = {}
-    if static:
-        verdicts += static_engine.scan_target(target, profile, selection, report_dir)
-    aws_calls: dict[str, int] = {}
-    from asbuilt import secrets_guard, suite_controls
-
-    for cid in suite_controls.COVERED:
-        implemented.setdefault(cid, set()).add("live")
-    if live:
-        live_verdicts, aws_calls, calls_by_kind = _run_live(target_path, target, profile, catalogue, selection,
-                                                            report_dir, allow_mutating, pytest_args or [])
-        verdicts += live_verdicts
-        extra["aws_api_calls"] = sum(aws_calls.values())
-        extra["aws_api_calls_by_operation"] = dict(sorted(aws_calls.items()))
-        verdicts += suite_controls.run_verdicts(calls_by_kind)
-    else:
-        (report_dir / "cucumber.json").write_text("[]\n")
-    # SUITE-03, first layer: nothing secret leaves this process in a verdict.
-    secret_values = secrets_guard.known_secrets(target)
-    redactions = secrets_guard.redact_verdicts(verdicts, secret_values)
-
-    results = combine(catalogue, profile, verdicts, selection, implemented)
-    if waivers is not None:
-        extra["waivers_file"] = str(waivers_path)
-        extra["waivers"] = apply_waivers(results, waivers, profile.name)
-    extra["source_verdicts"] = source_verdicts(verdicts)
-    if workers:
-        extra["workers"] = workers
-    mode = "live+static" if live and static else ("live" if live else "static")
-    run_doc = run_info(str(target_path), profile, started, target_name=target.name, mode=mode,
-                       selected_controls=sorted(selection.control_ids) if selection.control_ids else "all",
-                       strict=strict, **extra)
-    drift = None
-    if baseline is not None:
-        from asbuilt.report import drift as drift_mod
-
-        current = json.loads(json.dumps(
-            {"run": {**run_doc, "counts": counts(results)}, "controls": [asdict(r) for r in results]}, default=str))
-        drift = drift_mod.compare(baseline, current, str(baseline_path), str(report_dir / "results.json"))
-        run_doc["drift"] = {"baseline": str(baseline_path), "baseline_started": drift.baseline.get("started"),
-                            "drift": drift.drift, "counts": drift.summary_counts()}
-        drift_mod.write_files(drift, report_dir / "drift.md", report_dir / "drift.json")
-    write_results_json(report_dir / "results.json", run_doc, results)
-    write_junit(report_dir / "junit.xml", run_doc, results)
-    from asbuilt.report.html import write_html
-
-    write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html", report_dir / "results.json")
-    # SUITE-03, second layer: read back every file this run wrote; scrub, then judge what remains.
-    suite03 = suite_controls.scan_reports(report_dir, secret_values, redactions)
-    if selection.selects(catalogue.get("SUITE-03")):
-        for r in results:
-            if r.id == "SUITE-03":
-                r.status, r.source, r.message = suite03.status, "live", suite03.message
-                r.evidence = [{"source": "live", **e} for e in suite03.evidence]
-        write_results_json(report_dir / "results.json", run_doc, results)
-        write_junit(report_dir / "junit.xml", run_doc, results)
-        write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html",
-                   report_dir / "results.json")
-    code = exit_code(results, strict)
-    if code == 0 and drift is not None and drift.drift:
-        code = 3
-    print_summary(results, profile, code, report_dir)
-    for w in extra.get("waivers") or []:
-        if w["state"] != "active":
-            print(f"  waiver {w['control']} ({w['approver']}, expires {w['expires']}): {w['state']}: {w['note']}")
-    if drift is not None:
-        from asbuilt.report.drift import text_summary
-
-        print(text_summary(drift))
-        print(f"  drift report: {report_dir / 'drift.md'}")
-    return code
+    return execute(Request(
+        label=str(target_path), profile=profile, report_dir=report_dir, selection=selection, target=target,
+        target_path=target_path, allow_mutating=allow_mutating, pytest_args=list(pytest_args or []),
+        waivers_path=waivers_path, baseline_path=baseline_path, workers=workers))
 
 
 def source_verdicts(verdicts: list[Verdict]) -> dict[str, list[dict[str, Any]]]:
@@ -221,7 +137,7 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
         raise RunError(f"the live suite could not finish: a parallel worker crashed while running "
                        f"{crashed[0].split('::')[-1]}" + (f" and {len(crashed) - 1} more" if len(crashed) > 1 else "")
                        + "; run again without -n to see why")
-    verdicts = [Verdict(v["control"], v["status"], v["message"], v["evidence"], v["source"]) for v in doc["verdicts"]]
+    verdicts = [Verdict.from_json(v) for v in doc["verdicts"]]
     return verdicts, doc.get("aws_calls", {}), doc.get("calls_by_kind", {})
 
 
@@ -236,26 +152,4 @@ def _preflight_aws(target: Target) -> None:
         raise RunError(f"target {target.name}: {exc}") from None
 
 
-_ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "error": "ERROR",
-         "skipped": "skipped", "pending": "pending"}
-
-
-def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path) -> None:
-    out = sys.stdout
-    print("", file=out)
-    print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
-    for r in results:
-        if r.status in ("skipped",) and r.message.startswith("not selected"):
-            continue
-        msg = r.message if len(r.message) <= 110 else r.message[:107] + "..."
-        print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
-    c = counts(results)
-    summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
-    verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
-               3: "DRIFT against the baseline"}.get(code, f"exit {code}")
-    if code == 0 and c["pending"]:
-        verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
-          f"(sign-off: {report_dir / 'report.html'})", file=out)
-    for o in profile.overrides:
-        print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)
+from asbuilt.pipeline import print_summary  # noqa: E402,F401  (kept importable from here)

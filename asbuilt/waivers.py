@@ -153,14 +153,22 @@ def today_utc() -> date:
 
 
 def failing_resources(result: Any) -> list[str]:
-    """The resources a failing result is about: evidence resources named in its message."""
+    """The resources a failing result is about: its findings' resources (and the platform
+    resources they affect); a failure with no resource-bound finding is about every resource
+    of its evidence."""
+    named: list[str] = []
+    for f in getattr(result, "findings", None) or []:
+        for res in [f.get("resource"), *(f.get("about") or [])] if isinstance(f, dict) else []:
+            if isinstance(res, str) and res and res not in named:
+                named.append(res)
+    if named:
+        return named
     seen: list[str] = []
     for item in getattr(result, "evidence", None) or []:
         res = item.get("resource") if isinstance(item, dict) else None
         if isinstance(res, str) and res and res not in seen:
             seen.append(res)
-    named = [r for r in seen if r in (result.message or "")]
-    return named or seen
+    return seen
 
 
 def apply_waivers(results: list, waivers: list[Waiver], profile_name: str, today: date | None = None) -> list[dict]:

@@ -54,6 +54,10 @@ class ControlResult:
     remediation: str = ""
     where: list[str] = field(default_factory=list)
     waiver: dict[str, Any] | None = None
+    # the structure behind message: each finding {resource, what, fix, location, about, source};
+    # each unknown fact {fact, where, reason, source}
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    unknowns: list[dict[str, Any]] = field(default_factory=list)
 
 
 def utc_now() -> str:
@@ -112,11 +116,14 @@ def _one(control: Control, profile: Profile, verdicts: list[Verdict], selection:
     for v in verdicts:
         for item in v.evidence:
             evidence.append({"source": v.source, **item})
+    findings = [{**f.to_json(), "source": v.source} for v in verdicts if v.status == "fail" for f in v.findings]
+    unknowns = [{**u.to_json(), "source": v.source} for v in verdicts if v.status == "error" for u in v.unknowns]
     message = worst.message
     if len(verdicts) > 1:
         others = [f"{v.source}: {v.status}" for v in verdicts if v is not worst]
         message = f"{worst.source}: {worst.message}" + (f" (also {', '.join(others)})" if others else "")
-    return ControlResult(**base, status=status, source=source, message=message, evidence=evidence)
+    return ControlResult(**base, status=status, source=source, message=message, evidence=evidence,
+                         findings=findings, unknowns=unknowns)
 
 
 def exit_code(results: list[ControlResult], strict: bool = False) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 TOP_LEVEL = {"manifests": ".json", "plugins": ".jar", "artifacts": None}
 
@@ -80,12 +80,12 @@ def bundle_layout(bundles: list[dict], max_zip_bytes: int, max_uncompressed_byte
     findings = []
     for b in bundles:
         if b.get("error"):
-            findings.append(f"{b['resource']}: {b['error']}")
+            findings.append(Finding(b['resource'], f"{b['error']}"))
             continue
         problems = b["problems"] if "problems" in b else entry_problems(
             b.get("entries") or [], int(b.get("zip_bytes") or 0), max_zip_bytes, max_uncompressed_bytes, max_entries)
         for p in problems:
-            findings.append(f"{b['resource']}: {p}")
+            findings.append(Finding(b['resource'], f"{p}"))
     evidence = [{k: v for k, v in b.items() if k != "entries"} |
                 {"entry_count": b.get("entry_count", len(b.get("entries") or []))} for b in bundles]
     ok = ", ".join(f"{b['resource']}: " + (f"{b['entry_count']} entries" if b.get("entry_count") is not None else

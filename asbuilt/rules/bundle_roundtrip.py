@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 
 def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
@@ -20,24 +20,24 @@ def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
     where = facts["resource"]
     findings = []
     if facts.get("s3_download_sha256") != current["sha256"]:
-        findings.append(f"{where}: downloaded through S3 with sha256 {str(facts.get('s3_download_sha256'))[:16]}..., "
-                        f"uploaded {current['sha256'][:16]}...")
+        findings.append(Finding(where, f"downloaded through S3 with sha256 {str(facts.get('s3_download_sha256'))[:16]}..., "
+                        f"uploaded {current['sha256'][:16]}..."))
     pre = facts.get("presigned") or {}
     if pre.get("download_sha256") != current["sha256"]:
-        findings.append(f"{where}: downloaded through its pre-signed URL with sha256 "
-                        f"{str(pre.get('download_sha256'))[:16]}..., uploaded {current['sha256'][:16]}...")
+        findings.append(Finding(where, f"downloaded through its pre-signed URL with sha256 "
+                        f"{str(pre.get('download_sha256'))[:16]}..., uploaded {current['sha256'][:16]}..."))
     if pre.get("signature_version") != "v4":
-        findings.append(f"{where}: the pre-signed URL is not SigV4")
+        findings.append(Finding(where, f"the pre-signed URL is not SigV4"))
     secs = pre.get("expires_seconds")
     if not isinstance(secs, int) or secs <= 0 or secs > max_expiry_seconds:
-        findings.append(f"{where}: the pre-signed URL is valid for {secs} s, not within (0, {max_expiry_seconds}]")
+        findings.append(Finding(where, f"the pre-signed URL is valid for {secs} s, not within (0, {max_expiry_seconds}]"))
     kept = (previous.get("version_id") not in (None, "null") and previous.get("version_id") != current.get("version_id")
             and facts.get("previous_download_sha256") == previous["sha256"]
             and int(facts.get("versions_listed") or 0) >= 2)
     if not kept:
-        findings.append(f"{where}: the bucket did not keep the previous version (versioning "
+        findings.append(Finding(where, f"the bucket did not keep the previous version (versioning "
                         f"{facts.get('versioning') or 'not enabled'}; {facts.get('versions_listed')} version(s) listed "
-                        "after two uploads)")
+                        "after two uploads)"))
     return summarise("BNDL-02", findings,
                      f"{where}: two uploads kept as two versions; S3 and a SigV4 pre-signed URL (valid {secs} s) "
                      f"return the uploaded bytes (sha256 {current['sha256'][:16]}...)", [facts],
@@ -59,14 +59,14 @@ def bundle_in_state(bundle: dict, snapshot: dict) -> Verdict:
         row = rows.get(e["item_name"])
         where = f"{e['table']}/{e['item_name']} (from {e['name']})"
         if row is None:
-            findings.append(f"{where}: not in the platform state")
+            findings.append(Finding(where, f"not in the platform state"))
             continue
         if row["sha256"] != e["sha256"]:
-            findings.append(f"{where}: stored sha256 {row['sha256'][:12]}... differs from the bundle's "
-                            f"{e['sha256'][:12]}...")
+            findings.append(Finding(where, f"stored sha256 {row['sha256'][:12]}... differs from the bundle's "
+                            f"{e['sha256'][:12]}..."))
         elif e["kind"] == "artifact" and row.get("content_sha256") and row["content_sha256"] != e["sha256"]:
-            findings.append(f"{where}: the stored bytes hash to {row['content_sha256'][:12]}..., not the bundle's "
-                            f"{e['sha256'][:12]}...")
+            findings.append(Finding(where, f"the stored bytes hash to {row['content_sha256'][:12]}..., not the bundle's "
+                            f"{e['sha256'][:12]}..."))
         checked.append({"item": where, "sha256": e["sha256"], "stored_id": row["id"], "version": row.get("version")})
     evidence = [{"resource": bundle["resource"], "entries": len(entries), "checked": checked,
                  **{k: v for k, v in bundle.items() if k not in ("resource", "entries", "data")}}]

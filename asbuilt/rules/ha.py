@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.model.facts import is_unknown
+from asbuilt.rules import Finding, UnknownFact, Verdict, errored, summarise
 
 
 def rds_multi_az(instances: list[dict]) -> Verdict:
@@ -10,7 +11,7 @@ def rds_multi_az(instances: list[dict]) -> Verdict:
     if not instances:
         return errored("HA-01", "no RDS instance found on the target to check")
     findings = [
-        f"{i['resource']}: MultiAZ is {str(i.get('multi_az')).lower()}"
+        Finding(i['resource'], f"MultiAZ is {str(i.get('multi_az')).lower()}")
         for i in instances
         if i.get("multi_az") is not True
     ]
@@ -30,7 +31,7 @@ def rds_backups(instances: list[dict], min_retention_days: int, reference_retent
     for i in instances:
         days = i.get("backup_retention_days")
         if not isinstance(days, int) or days < min_retention_days:
-            findings.append(f"{i['resource']}: backup retention is {days} day(s), below {min_retention_days}")
+            findings.append(Finding(i['resource'], f"backup retention is {days} day(s), below {min_retention_days}"))
     return summarise(
         "HA-02", findings,
         ", ".join(f"{i['resource']}: backups kept {i['backup_retention_days']} day(s)" for i in instances),
@@ -40,27 +41,28 @@ def rds_backups(instances: list[dict], min_retention_days: int, reference_retent
     )
 
 
-def _zone_findings(resource: str, zones: list, need: int, what: str) -> tuple[list[str], list[str]]:
+def _zone_findings(resource: str, zones: list, need: int, what: str) -> tuple[list[Finding], list[UnknownFact]]:
     """(findings, unknowns) for a resource whose subnets must span ``need`` distinct zones.
 
     zones: one entry per subnet; None where the zone is not known (a static reader could not
     resolve it). Unknown zones are reported only when the known ones are not enough.
     """
-    known = {z for z in zones if z}
-    unknown = [z for z in zones if not z]
+    known = {z for z in zones if isinstance(z, str) and z}
+    unknown = [z for z in zones if not (isinstance(z, str) and z)]
     if len(known) >= need:
         return [], []
     if unknown:
-        return [], [f"{resource}: the availability zone of {len(unknown)} of its {what} subnet(s) is not known"]
+        first = next((u for u in unknown if is_unknown(u)), None)
+        reason = first.reason if first is not None else "set availability_zone / AvailabilityZone so it can be read"
+        return [], [UnknownFact(f"the availability zone of {len(unknown)} of the {what} subnet(s) of {resource}",
+                                (first.where if first is not None and first.where else resource), reason)]
     shown = ", ".join(sorted(known)) or "none"
-    return [f"{resource}: {what} subnets span {len(known)} availability zone(s) ({shown}), fewer than {need}"], []
+    return [Finding(resource, f"{what} subnets span {len(known)} availability zone(s) ({shown}), fewer than {need}")], []
 
 
-def _summarise_zones(control: str, findings: list[str], unknowns: list[str], ok: str, items: list[dict], fix: str) -> Verdict:
-    if not findings and unknowns:
-        return errored(control, "; ".join(unknowns) + " (set availability_zone / AvailabilityZone so it can be read)",
-                       items)
-    return summarise(control, findings, ok, items, fix)
+def _summarise_zones(control: str, findings: list[Finding], unknowns: list[UnknownFact], ok: str, items: list[dict],
+                     fix: str) -> Verdict:
+    return summarise(control, findings, ok, items, fix, unknowns)
 
 
 def msk_broker_spread(clusters: list[dict], brokers: int, zones: int) -> Verdict:
@@ -72,12 +74,12 @@ def msk_broker_spread(clusters: list[dict], brokers: int, zones: int) -> Verdict
     for c in clusters:
         count = c.get("broker_count")
         if not isinstance(count, int) or isinstance(count, bool) or count < brokers:
-            findings.append(f"{c['resource']}: {count} broker node(s), fewer than {brokers}")
+            findings.append(Finding(c['resource'], f"{count} broker node(s), fewer than {brokers}"))
         f, u = _zone_findings(c["resource"], list(c.get("zones") or []), zones, "client")
         findings += f
         unknowns += u
     ok = ", ".join(f"{c['resource']}: {c.get('broker_count')} brokers over "
-                   f"{len({z for z in c.get('zones') or [] if z})} AZs" for c in clusters)
+                   f"{len({z for z in c.get('zones') or [] if isinstance(z, str) and z})} AZs" for c in clusters)
     return _summarise_zones(
         "HA-03", findings, unknowns, ok, clusters,
         f"run {brokers} broker nodes with one client subnet in each of {zones} availability zones "
@@ -101,8 +103,8 @@ def eks_nodegroup_spread(groups: list[dict], min_zones: int, min_nodes: int) -> 
             if n is None and key == "desired_size":
                 continue  # desired defaults to min when unset
             if not isinstance(n, int) or isinstance(n, bool) or n < min_nodes:
-                findings.append(f"{g['resource']}: {key.replace('_', ' ')} is {n}, below {min_nodes}")
-    ok = ", ".join(f"{g['resource']}: {len({z for z in g.get('zones') or [] if z})} AZs, "
+                findings.append(Finding(g['resource'], f"{key.replace('_', ' ')} is {n}, below {min_nodes}"))
+    ok = ", ".join(f"{g['resource']}: {len({z for z in g.get('zones') or [] if isinstance(z, str) and z})} AZs, "
                    f"min {g.get('min_size')}, desired {g.get('desired_size')}" for g in groups)
     return _summarise_zones(
         "HA-04", findings, unknowns, ok, groups,
@@ -121,7 +123,8 @@ def alb_spread(balancers: list[dict], min_zones: int) -> Verdict:
         f, u = _zone_findings(b["resource"], list(b.get("zones") or []), min_zones, "load balancer")
         findings += f
         unknowns += u
-    ok = ", ".join(f"{b['resource']}: {len({z for z in b.get('zones') or [] if z})} AZs" for b in balancers)
+    ok = ", ".join(f"{b['resource']}: {len({z for z in b.get('zones') or [] if isinstance(z, str) and z})} AZs"
+                   for b in balancers)
     return _summarise_zones(
         "HA-06", findings, unknowns, ok, balancers,
         f"attach the load balancer to subnets in at least {min_zones} availability zones "

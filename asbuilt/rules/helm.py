@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 _S3_HOST = re.compile(r"(^|\.)s3([.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?$")
 
@@ -32,29 +32,29 @@ def release_values(releases: list[dict], ports: list[int]) -> Verdict:
     for r in releases:
         enabled = r.get("installer_enabled") or {}
         if enabled.get("value") is not True:
-            findings.append(f"{_where(enabled, r['resource'])}: installer.enabled is {enabled.get('value')!r}, not true")
+            findings.append(Finding(_where(enabled, r['resource']), f"installer.enabled is {enabled.get('value')!r}, not true"))
         for u in r.get("bundle_urls") or []:
             if u.get("scheme") != "https":
-                findings.append(f"{u['resource']}: bundle URL {u.get('url')} is not https")
+                findings.append(Finding(u['resource'], f"bundle URL {u.get('url')} is not https"))
             elif not (_S3_HOST.search(u.get("host") or "") or u.get("presigned")):
-                findings.append(f"{u['resource']}: bundle URL {u.get('url')} is neither an S3 object URL nor a "
-                                "pre-signed URL")
+                findings.append(Finding(u['resource'], f"bundle URL {u.get('url')} is neither an S3 object URL nor a "
+                                "pre-signed URL"))
         boot = r.get("bootstrap_servers") or {}
         where = _where(boot, r["resource"])
         servers = [s.strip() for s in str(boot.get("value") or "").split(",") if s.strip()]
         if not servers:
-            findings.append(f"{where}: env.KAFKA_BOOTSTRAP_SERVERS is not set")
+            findings.append(Finding(where, f"env.KAFKA_BOOTSTRAP_SERVERS is not set"))
         for s in servers:
             host, _, port = s.rpartition(":")
             if not port.isdigit() or int(port) not in allowed:
-                findings.append(f"{where}: broker {s} is not on port {' or '.join(map(str, sorted(allowed)))}")
+                findings.append(Finding(where, f"broker {s} is not on port {' or '.join(map(str, sorted(allowed)))}"))
             elif r.get("tls_only_brokers") and int(port) != max(allowed):
-                findings.append(f"{where}: broker {s} uses port {port} but the MSK cluster only listens with TLS "
-                                f"on {max(allowed)}")
+                findings.append(Finding(where, f"broker {s} uses port {port} but the MSK cluster only listens with TLS "
+                                f"on {max(allowed)}"))
         expected = r.get("expected_brokers")
         if expected is not None and servers and set(servers) != {str(e) for e in expected}:
-            findings.append(f"{where}: env.KAFKA_BOOTSTRAP_SERVERS ({', '.join(servers)}) does not match the MSK "
-                            f"bootstrap brokers ({', '.join(expected)})")
+            findings.append(Finding(where, f"env.KAFKA_BOOTSTRAP_SERVERS ({', '.join(servers)}) does not match the MSK "
+                            f"bootstrap brokers ({', '.join(expected)})"))
     ok = ", ".join(f"{r['resource']}: installer enabled, {len(r.get('bundle_urls') or [])} https bundle URL(s), "
                    f"brokers on {'/'.join(map(str, sorted(allowed)))}" for r in releases)
     return summarise(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from asbuilt.rules import Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, passed, summarise
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
 
@@ -54,30 +54,30 @@ def installer_policy(roles: list[dict]) -> Verdict:
                 continue
             where = st.get("resource") or role["resource"]
             if st.get("not_actions"):
-                findings.append(f"{where}: NotAction grants everything except {', '.join(st['not_actions'])}")
+                findings.append(Finding(where, f"NotAction grants everything except {', '.join(st['not_actions'])}"))
             if st.get("not_resources"):
-                findings.append(f"{where}: NotResource applies the grant to every other resource")
+                findings.append(Finding(where, f"NotResource applies the grant to every other resource"))
             resources = [str(r) for r in st.get("resources") or []]
             for r in resources:
                 if r == "*" or r.endswith(":::*") or r.endswith(":*"):
-                    findings.append(f"{where}: wildcard resource {r!r}")
+                    findings.append(Finding(where, f"wildcard resource {r!r}"))
             for action in st.get("actions") or []:
                 a = str(action).lower()
                 if "*" in a or "?" in a:
-                    findings.append(f"{where}: wildcard action {action!r}")
+                    findings.append(Finding(where, f"wildcard action {action!r}"))
                     continue
                 if a.startswith("kms:") and barn and not kms:
-                    findings.append(f"{where}: {action} is granted but the bucket does not use SSE-KMS")
+                    findings.append(Finding(where, f"{action} is granted but the bucket does not use SSE-KMS"))
                     continue
                 if barn and a not in expected:
-                    findings.append(f"{where}: action {action} is not needed to read bundles")
+                    findings.append(Finding(where, f"action {action} is not needed to read bundles"))
                     continue
                 granted.setdefault(a, set()).update(resources)
                 if barn and a in expected:
                     extra = [r for r in resources if r not in expected[a] and r != "*"]
                     if extra:
-                        findings.append(f"{where}: {action} on {', '.join(extra)}, expected only "
-                                        f"{', '.join(sorted(expected[a]))}")
+                        findings.append(Finding(where, f"{action} on {', '.join(extra)}, expected only "
+                                        f"{', '.join(sorted(expected[a]))}"))
         if not barn:
             unknown.append(f"{role['resource']}: the bundle bucket it should read is not known")
             continue
@@ -86,7 +86,7 @@ def installer_policy(roles: list[dict]) -> Verdict:
                 missing = ", ".join(sorted(wanted - granted.get(a, set())))
                 name = {"s3:getobject": "s3:GetObject", "s3:listbucket": "s3:ListBucket", "kms:decrypt": "kms:Decrypt",
                         "kms:generatedatakey": "kms:GenerateDataKey"}[a]
-                findings.append(f"{role['resource']}: {name} on {missing} is not granted")
+                findings.append(Finding(role['resource'], f"{name} on {missing} is not granted"))
         if kms and not key:
             unknown.append(f"{role['resource']}: the bucket uses SSE-KMS but its key is not known")
     if unknown and not findings:
@@ -117,12 +117,12 @@ def irsa_service_account(accounts: list[dict], namespace: str, name: str, role_a
     for a in matching:
         arn = a.get("role_arn")
         if not arn:
-            findings.append(f"{a['resource']}: no eks.amazonaws.com/role-arn annotation")
+            findings.append(Finding(a['resource'], f"no eks.amazonaws.com/role-arn annotation"))
         elif not ROLE_ARN.match(str(arn)):
-            findings.append(f"{a['resource']}: eks.amazonaws.com/role-arn is {arn!r}, not an IAM role ARN")
+            findings.append(Finding(a['resource'], f"eks.amazonaws.com/role-arn is {arn!r}, not an IAM role ARN"))
         elif role_arns and role_name(arn) not in {role_name(r) for r in role_arns}:
-            findings.append(f"{a['resource']}: eks.amazonaws.com/role-arn names role {role_name(arn)!r}, "
-                            f"not the installer role ({', '.join(sorted({role_name(r) for r in role_arns}))})")
+            findings.append(Finding(a['resource'], f"eks.amazonaws.com/role-arn names role {role_name(arn)!r}, "
+                            f"not the installer role ({', '.join(sorted({role_name(r) for r in role_arns}))})"))
     ok = ", ".join(f"{a['resource']}: eks.amazonaws.com/role-arn = {a.get('role_arn')}" for a in matching)
     return summarise("IAM-02", findings, ok, matching, _irsa_fix(namespace, name))
 
@@ -143,36 +143,36 @@ def installer_trust(roles: list[dict], namespace: str, service_account: str, oid
     for role in roles:
         allows = [s for s in role.get("statements") or [] if str(s.get("effect", "Allow")).lower() == "allow"]
         if not allows:
-            findings.append(f"{role['resource']}: the trust policy allows nobody")
+            findings.append(Finding(role['resource'], f"the trust policy allows nobody"))
         for st in allows:
             where = st.get("resource") or role["resource"]
             actions = _lower(st.get("actions"))
             if actions != ["sts:assumerolewithwebidentity"]:
-                findings.append(f"{where}: trust allows {', '.join(st.get('actions') or ['nothing'])}, "
-                                "expected only sts:AssumeRoleWithWebIdentity")
+                findings.append(Finding(where, f"trust allows {', '.join(st.get('actions') or ['nothing'])}, "
+                                "expected only sts:AssumeRoleWithWebIdentity"))
             principals = st.get("principals") or {}
             federated = [str(p) for p in principals.get("Federated", []) or []]
             other = {k: v for k, v in principals.items() if k != "Federated" and v}
             if other or not federated:
-                findings.append(f"{where}: trusted principal is {other or principals or 'nobody'}, expected only the "
-                                "cluster's OIDC provider")
+                findings.append(Finding(where, f"trusted principal is {other or principals or 'nobody'}, expected only the "
+                                "cluster's OIDC provider"))
             for p in federated:
                 if providers and p not in providers:
-                    findings.append(f"{where}: trusted provider {p} is not the cluster's OIDC provider")
+                    findings.append(Finding(where, f"trusted provider {p} is not the cluster's OIDC provider"))
                 elif not providers and "oidc-provider" not in p and not p.startswith("<"):
-                    findings.append(f"{where}: trusted provider {p} is not an OIDC provider")
+                    findings.append(Finding(where, f"trusted provider {p} is not an OIDC provider"))
             equals = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
                       for k, v in ((st.get("conditions") or {}).get("StringEquals") or {}).items()}
             sub = [v for k, v in equals.items() if k.endswith(":sub")]
             aud = [v for k, v in equals.items() if k.endswith(":aud")]
             if not sub:
-                findings.append(f"{where}: no StringEquals condition on <issuer>:sub")
+                findings.append(Finding(where, f"no StringEquals condition on <issuer>:sub"))
             elif any(v != [subject] for v in sub):
-                findings.append(f"{where}: :sub is {', '.join(sub[0])}, expected exactly {subject}")
+                findings.append(Finding(where, f":sub is {', '.join(sub[0])}, expected exactly {subject}"))
             if not aud:
-                findings.append(f"{where}: no StringEquals condition on <issuer>:aud")
+                findings.append(Finding(where, f"no StringEquals condition on <issuer>:aud"))
             elif any(v != ["sts.amazonaws.com"] for v in aud):
-                findings.append(f"{where}: :aud is {', '.join(aud[0])}, expected sts.amazonaws.com")
+                findings.append(Finding(where, f":aud is {', '.join(aud[0])}, expected sts.amazonaws.com"))
     ok = ", ".join(f"{r['resource']}: only {subject} through the cluster's OIDC provider" for r in roles)
     return summarise(
         "IAM-03", findings, ok, roles,
@@ -216,10 +216,10 @@ def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
     for u in presigned:
         secs = u.get("expires_seconds")
         if u.get("signature_version") == "v2" or secs is None:
-            findings.append(f"{u['resource']}: a SigV2 pre-signed URL (Expires=<epoch>) whose lifetime cannot be "
-                            "bounded; use SigV4 (X-Amz-Expires)")
+            findings.append(Finding(u['resource'], f"a SigV2 pre-signed URL (Expires=<epoch>) whose lifetime cannot be "
+                            "bounded; use SigV4 (X-Amz-Expires)"))
         elif secs < 0 or secs > max_expiry_seconds:
-            findings.append(f"{u['resource']}: pre-signed URL valid for {secs} s, more than {max_expiry_seconds} s")
+            findings.append(Finding(u['resource'], f"pre-signed URL valid for {secs} s, more than {max_expiry_seconds} s"))
     return summarise(
         "IAM-06", findings,
         ", ".join(f"{u['resource']}: pre-signed for {u.get('expires_seconds')} s" for u in presigned), presigned,

@@ -9,7 +9,7 @@ amounts to it).
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 from asbuilt.rules.iam_eval import combine, evaluate
 
 PROBE_KEY = "asbuilt-probe/bundle.zip"  # an object name used only inside simulated requests
@@ -80,12 +80,12 @@ def installer_effective_access(roles: list[dict]) -> Verdict:
             if d not in ("allowed", "conditional", "explicit_deny", "implicit_deny"):
                 unknown.append(f"{role['resource']}: no decision for {c['action']} on {c['resource']}")
             elif c["expect"] == "allow" and d not in ("allowed", "conditional"):
-                findings.append(f"{role['resource']} cannot {c['meaning']} ({c['action']} on {c['resource']}: {d})")
+                findings.append(Finding(role['resource'], f"{role['resource']} cannot {c['meaning']} ({c['action']} on {c['resource']}: {d})"))
             elif c["expect"] == "deny" and d in ("allowed", "conditional"):
                 how = "allowed" if d == "allowed" else "allowed under conditions"
                 via = f" by {', '.join(c['statements'])}" if c.get("statements") else ""
-                findings.append(f"{role['resource']} can {c['meaning']} ({c['action']} on {c['resource']} "
-                                f"{how}{via})")
+                findings.append(Finding(role['resource'], f"{role['resource']} can {c['meaning']} ({c['action']} on {c['resource']} "
+                                f"{how}{via})"))
     if unknown and not findings:
         return errored("IAM-05", "; ".join(unknown), roles)
     ok = ", ".join(
@@ -112,11 +112,11 @@ def node_role_bundle_access(nodes: list[dict], irsa_configured: bool) -> Verdict
             what = (f"the bundle policy {', '.join(attached)} is attached to it" if attached
                     else "its policies grant s3:GetObject on the bundle objects")
             if irsa_configured:
-                findings.append(f"{n['resource']}: {what} although IRSA is configured for the installer, so every "
-                                "pod on the nodes can read the bundles")
+                findings.append(Finding(n['resource'], f"{what} although IRSA is configured for the installer, so every "
+                                "pod on the nodes can read the bundles"))
             else:
-                findings.append(f"{n['resource']}: {what} (node-role fallback: IRSA is not configured, every pod "
-                                "on the nodes can read the bundles)")
+                findings.append(Finding(n['resource'], f"{what} (node-role fallback: IRSA is not configured, every pod "
+                                "on the nodes can read the bundles)"))
     ok = ", ".join(f"{n['resource']}: no access to the bundle bucket" for n in nodes)
     return summarise(
         "IAM-04", findings, ok, nodes,

@@ -6,7 +6,7 @@ id, name, sha256, content_sha256, version, created_at, updated_at, xmin. No rule
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, failed, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, failed, passed, summarise
 
 SEED_LINES = (
     "Pass 1: Applying Conncentric Essentials...",
@@ -83,12 +83,12 @@ def installer_job_log(job: dict, log: dict | None, bundle_paths: list[str] | Non
     if seen < len(SEED_LINES):
         missing = SEED_LINES[seen].strip()
         after = f" after line {at[-1]}" if at else ""
-        findings.append(f"{log['resource']}: the log lacks {missing!r}{after} (the seed's lines must appear in "
-                        f"order: Pass 1 complete, Pass 2 download + apply complete, Installer finished successfully)")
+        findings.append(Finding(log['resource'], f"the log lacks {missing!r}{after} (the seed's lines must appear in "
+                        f"order: Pass 1 complete, Pass 2 download + apply complete, Installer finished successfully)"))
     downloads = [line for line in lines if line.strip().startswith(SEED_LINES[2])]
     for path in bundle_paths or []:
         if path and not any(path in line for line in downloads):
-            findings.append(f"{log['resource']}: no Pass 2 download of the release's bundle {path}")
+            findings.append(Finding(log['resource'], f"no Pass 2 download of the release's bundle {path}"))
     return summarise("INST-01", findings,
                      f"{job['resource']} completed; {log['resource']} shows the seed's six lines in order "
                      f"(lines {', '.join(map(str, at))})", evidence,
@@ -140,29 +140,29 @@ def converges(before: dict, after: dict, run: dict, modified: dict, new: dict) -
         return errored("INST-03", f"{where_m}: not in the platform state before the test run (the preparing run "
                                   "did not create it)", [run])
     if ma is None:
-        findings.append(f"{where_m}: the modified item disappeared")
+        findings.append(Finding(where_m, f"the modified item disappeared"))
     else:
         if ma["id"] != mb["id"]:
-            findings.append(f"{where_m}: updated by replacement (id {mb['id']} -> {ma['id']}), not in place")
+            findings.append(Finding(where_m, f"updated by replacement (id {mb['id']} -> {ma['id']}), not in place"))
         if ma["sha256"] != modified["sha256"]:
-            findings.append(f"{where_m}: not updated (stored sha256 {ma['sha256'][:12]}..., the bundle's "
-                            f"{modified['sha256'][:12]}...)")
+            findings.append(Finding(where_m, f"not updated (stored sha256 {ma['sha256'][:12]}..., the bundle's "
+                            f"{modified['sha256'][:12]}...)"))
         elif int(ma.get("version") or 0) <= int(mb.get("version") or 0) and \
                 ma.get("updated_at") == mb.get("updated_at"):
-            findings.append(f"{where_m}: content changed but neither version nor updated_at moved")
+            findings.append(Finding(where_m, f"content changed but neither version nor updated_at moved"))
     na = _row(after, new["table"], new["name"])
     where_n = f"{new['table']}/{new['name']}"
     if _row(before, new["table"], new["name"]) is not None:
         return errored("INST-03", f"{where_n}: already present before the test run; it cannot show creation", [run])
     if na is None:
-        findings.append(f"{where_n}: the new item was not created")
+        findings.append(Finding(where_n, f"the new item was not created"))
     elif na["sha256"] != new["sha256"]:
-        findings.append(f"{where_n}: created with sha256 {na['sha256'][:12]}..., not the bundle's "
-                        f"{new['sha256'][:12]}...")
+        findings.append(Finding(where_n, f"created with sha256 {na['sha256'][:12]}..., not the bundle's "
+                        f"{new['sha256'][:12]}..."))
     others = _diff(before, after, skip={(modified["table"], modified["name"]), (new["table"], new["name"])})
     if others:
         shown = "; ".join(others[:6]) + (f"; and {len(others) - 6} more" if len(others) > 6 else "")
-        findings.append(f"{len(others)} other item(s) changed though their content did not: {shown}")
+        findings.append(Finding("", f"{len(others)} other item(s) changed though their content did not: {shown}"))
     evidence = [run, {"resource": where_m, "before": mb, "after": ma}, {"resource": where_n, "after": na},
                 {"resource": "other items", "changed": others[:50], "count": _count(after) - 2}]
     return summarise("INST-03", findings,
@@ -192,9 +192,9 @@ def state_survives(before: dict, after: dict, restarts: list[dict]) -> Verdict:
         for r in rows:
             now = a.get(r["name"])
             if now is None:
-                findings.append(f"{table}/{r['name']}: gone after the restart")
+                findings.append(Finding(f"{table}/{r['name']}", f"gone after the restart"))
             elif now["id"] != r["id"] or now["content_sha256"] != r["content_sha256"]:
-                findings.append(f"{table}/{r['name']}: changed by the restart (id or content)")
+                findings.append(Finding(f"{table}/{r['name']}", f"changed by the restart (id or content)"))
     n = sum(len(v) for v in tracked.values())
     evidence = restarts + [{"resource": "platform state", "tracked_items": n,
                             "after": {t: len(after.get(t, [])) for t in STATE_TABLES}}]

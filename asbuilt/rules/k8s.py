@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from asbuilt.rules import Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, passed, summarise
 
 _CREDENTIAL_KEY = re.compile(
     r"(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|"
@@ -79,10 +79,10 @@ def ingress_routes(ingresses: list[dict], components: tuple[str, ...] = ("portal
     findings = []
     for i in ingresses:
         if i.get("class") != ingress_class:
-            findings.append(f"{i['resource']}: ingress class is {i.get('class')!r}, not {ingress_class!r}")
+            findings.append(Finding(i['resource'], f"ingress class is {i.get('class')!r}, not {ingress_class!r}"))
         elif not i.get("tls"):
-            findings.append(f"{i['resource']}: no TLS (spec.tls or alb.ingress.kubernetes.io/certificate-arn with "
-                            "HTTPS 443)")
+            findings.append(Finding(i['resource'], f"no TLS (spec.tls or alb.ingress.kubernetes.io/certificate-arn with "
+                            "HTTPS 443)"))
     for comp in components:
         if not any(any(comp in str(b).lower() for b in i.get("backends") or []) for i in good):
             findings.append(f"no {ingress_class} Ingress with TLS routes to the {comp} service"
@@ -105,7 +105,7 @@ def container_resources(containers: list[dict]) -> Verdict:
         missing = [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
                    if not (c.get(kind) or {}).get(res)]
         if missing:
-            findings.append(f"{c['resource']}: no resources.{', resources.'.join(missing)}")
+            findings.append(Finding(c['resource'], f"no resources.{', resources.'.join(missing)}"))
     return summarise(
         "K8S-03", findings, f"{len(containers)} container(s) set requests and limits for cpu and memory", containers,
         "set resources.requests and resources.limits (cpu and memory) on every container (the chart's "
@@ -132,7 +132,7 @@ def container_security(containers: list[dict]) -> Verdict:
         if c.get("read_only_root_filesystem") is not True:
             problems.append("has a writable root filesystem (readOnlyRootFilesystem not true)")
         if problems:
-            findings.append(f"{c['resource']}: {', '.join(problems)}")
+            findings.append(Finding(c['resource'], f"{', '.join(problems)}"))
     return summarise(
         "K8S-04", findings, f"{len(containers)} container(s) run non-root, unprivileged, without escalation, "
         "read-only root", containers,
@@ -154,9 +154,9 @@ def no_literal_credentials(items: list[dict]) -> Verdict:
     for i in items:
         kind = i.get("value_kind")
         if kind == "secret-pattern":
-            findings.append(f"{i['resource']}: {i.get('key')} holds a value in a credential format")
+            findings.append(Finding(i['resource'], f"{i.get('key')} holds a value in a credential format"))
         elif kind == "literal" and credential_key(i.get("key") or ""):
-            findings.append(f"{i['resource']}: {i.get('key')} is a credential written as a literal")
+            findings.append(Finding(i['resource'], f"{i.get('key')} is a credential written as a literal"))
     return summarise(
         "K8S-05", findings, f"{len(items)} setting(s) checked, no credential literal", [
             i for i in items if i.get("value_kind") in ("literal", "secret-pattern") and

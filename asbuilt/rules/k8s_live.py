@@ -11,7 +11,7 @@ Deployments are given as ``asbuilt.probes.k8s.deployment_facts``::
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 COMPONENTS = ("orchestrator", "adapter", "portal")
 
@@ -38,12 +38,12 @@ def deployments_available(deployments: list[dict], namespace: str,
     findings = []
     for comp, deps in by.items():
         if not deps:
-            findings.append(f"namespace {namespace}: no Deployment for {comp}")
+            findings.append(Finding(f"namespace {namespace}", f"no Deployment for {comp}"))
         for d in deps:
             if d.get("available") is not True:
                 why = d.get("available_reason") or "no Available condition"
-                findings.append(f"{d['resource']}: not Available ({why}; {d.get('available_replicas', 0)}/"
-                                f"{d.get('replicas')} available)")
+                findings.append(Finding(d['resource'], f"not Available ({why}; {d.get('available_replicas', 0)}/"
+                                f"{d.get('replicas')} available)"))
     ok = ", ".join(f"{d['resource']}: Available {d.get('available_replicas')}/{d.get('replicas')}"
                    for deps in by.values() for d in deps)
     return summarise("K8S-01", findings, ok, deployments,
@@ -64,15 +64,15 @@ def ready_replicas(deployments: list[dict], min_ready_replicas: int, namespace: 
     notes = []
     for comp, deps in by.items():
         if not deps:
-            findings.append(f"namespace {namespace}: no Deployment for {comp}, so no ready replica")
+            findings.append(Finding(f"namespace {namespace}", f"no Deployment for {comp}, so no ready replica"))
         for d in deps:
             ready = int(d.get("ready_replicas") or 0)
             if d.get("single_by_design") and ready >= 1:
                 notes.append(f"{d['resource']}: single by design ({d['single_by_design']})")
                 continue
             if ready < min_ready_replicas:
-                findings.append(f"{d['resource']}: {ready} ready replica(s) (spec.replicas {d.get('replicas')}), "
-                                f"below {min_ready_replicas}")
+                findings.append(Finding(d['resource'], f"{ready} ready replica(s) (spec.replicas {d.get('replicas')}), "
+                                f"below {min_ready_replicas}"))
     ok = ", ".join([f"{d['resource']}: {d.get('ready_replicas')} ready" for deps in by.values() for d in deps
                     if not d.get("single_by_design")] + notes)
     return summarise("HA-05", findings, ok, deployments,
@@ -91,8 +91,8 @@ def lb_controller_running(deployments: list[dict], ingress_classes: list[dict]) 
                         "app.kubernetes.io/name=aws-load-balancer-controller anywhere)")
     for d in deployments:
         if d not in running:
-            findings.append(f"{d['resource']}: not running ({d.get('ready_replicas') or 0} ready of "
-                            f"{d.get('replicas')}; {d.get('available_reason') or 'no Available condition'})")
+            findings.append(Finding(d['resource'], f"not running ({d.get('ready_replicas') or 0} ready of "
+                            f"{d.get('replicas')}; {d.get('available_reason') or 'no Available condition'})"))
     if running:
         findings = []  # one running controller is what the cluster needs
     alb = [c for c in ingress_classes if c.get("controller") == "ingress.k8s.aws/alb"]

@@ -10,7 +10,7 @@ Evidence, one entry per topic::
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 
 def topic_replication(topics: list[dict], min_replication_factor: int, min_insync_replicas: int) -> Verdict:
@@ -19,17 +19,17 @@ def topic_replication(topics: list[dict], min_replication_factor: int, min_insyn
     findings = []
     for t in topics:
         if not t.get("exists", True):
-            findings.append(f"{t['resource']}: does not exist on the cluster")
+            findings.append(Finding(t['resource'], f"does not exist on the cluster"))
             continue
         rf = t.get("replication_factor")
         if not isinstance(rf, int) or rf < min_replication_factor:
-            findings.append(f"{t['resource']}: replication factor {rf}, below {min_replication_factor}")
+            findings.append(Finding(t['resource'], f"replication factor {rf}, below {min_replication_factor}"))
         isr = t.get("min_insync_replicas")
         if not isinstance(isr, int) or isr < min_insync_replicas:
-            findings.append(f"{t['resource']}: min.insync.replicas {isr}, below {min_insync_replicas}")
+            findings.append(Finding(t['resource'], f"min.insync.replicas {isr}, below {min_insync_replicas}"))
         elif isinstance(rf, int) and isr > rf:
-            findings.append(f"{t['resource']}: min.insync.replicas {isr} exceeds its replication factor {rf} "
-                            "(producers with acks=all cannot write)")
+            findings.append(Finding(t['resource'], f"min.insync.replicas {isr} exceeds its replication factor {rf} "
+                            "(producers with acks=all cannot write)"))
     ok = ", ".join(f"{t['resource']}: replication {t.get('replication_factor')}, min.insync.replicas "
                    f"{t.get('min_insync_replicas')}" for t in topics)
     return summarise(

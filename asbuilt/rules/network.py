@@ -18,9 +18,27 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-from asbuilt.rules import Verdict, errored, passed, summarise
+from asbuilt.model.facts import Unknown, is_unknown
+from asbuilt.rules import Finding, UnknownFact, Verdict, errored, passed, summarise
 
 WORLD = {"0.0.0.0/0", "::/0"}
+
+
+def group_unknown(sg: dict) -> Unknown | None:
+    """Why a security group's rules are not known (defined outside the stack, unresolved), or None."""
+    u = sg.get("unknown")
+    return u if is_unknown(u) else None
+
+
+def rule_unknowns(rule: dict) -> list[Unknown]:
+    """The unknown fields of one ingress rule (protocol, ports, sources)."""
+    out = [rule.get(k) for k in ("protocol", "from_port", "to_port") if is_unknown(rule.get(k))]
+    out += [c for k in ("cidrs_v4", "cidrs_v6", "groups", "prefix_lists") for c in rule.get(k) or [] if is_unknown(c)]
+    return out
+
+
+def _known_sources(rule: dict, key: str) -> list[str]:
+    return [c for c in rule.get(key) or [] if not is_unknown(c)]
 
 
 def _proto(rule: dict) -> str:
@@ -75,15 +93,16 @@ def _cidr_covers(rule_cidr: str, node_cidr: str) -> bool:
 def _admits_nodes(groups: list[dict], ports: Iterable[int], node_groups: list[str], node_cidrs: list[str]) -> list[int]:
     """The ports of ``ports`` some ingress rule of ``groups`` admits from the nodes."""
     found = []
+    node_groups = [g for g in node_groups if not is_unknown(g)]
     for port in ports:
         for sg in groups:
             for rule in sg.get("ingress", []):
-                if not admits_port(rule, port):
+                if rule_unknowns(rule) or not admits_port(rule, port):
                     continue
-                if set(map(str, rule.get("groups", []))) & set(map(str, node_groups)):
+                if set(map(str, _known_sources(rule, "groups"))) & set(map(str, node_groups)):
                     found.append(port)
                     break
-                cidrs = [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", [])]
+                cidrs = [*_known_sources(rule, "cidrs_v4"), *_known_sources(rule, "cidrs_v6")]
                 if any(_cidr_covers(c, n) for c in cidrs if c not in WORLD for n in node_cidrs):
                     found.append(port)
                     break
@@ -104,15 +123,24 @@ def _admission(control: str, items: list[dict], ports: list[int], kind: str, nee
             unknown.append(f"{item['resource']}: the EKS node security group is not known")
             continue
         if not groups:
-            findings.append(f"{item['resource']}: has no security group")
+            findings.append(Finding(item['resource'], f"has no security group"))
             continue
         admitted = _admits_nodes(groups, ports, nodes, cidrs)
         wanted = " and ".join(map(str, ports)) if need_all else " or ".join(map(str, ports))
-        if (need_all and set(admitted) != set(ports)) or not admitted:
+        enough = set(admitted) == set(ports) if need_all else bool(admitted)
+        unknown_parts = [group_unknown(g) for g in groups if group_unknown(g)]
+        unknown_parts += [u for g in groups for r in g.get("ingress", []) for u in rule_unknowns(r)]
+        if not enough and unknown_parts:
+            # a group or rule the code does not give could be the one that admits the nodes
+            unknown.append(f"{item['resource']}: whether its security groups admit TCP {wanted} from the EKS nodes "
+                           f"is not known ({'; '.join(sorted({u.reason for u in unknown_parts}))})")
+            continue
+        if not enough:
             sg_names = ", ".join(str(g.get("resource") or g.get("id")) for g in groups)
-            findings.append(f"{item['resource']}: its security group(s) {sg_names} do not admit TCP {wanted} "
-                            f"from the EKS node security group ({', '.join(nodes) or 'none'})"
-                            + (f" or node subnets ({', '.join(cidrs)})" if cidrs else ""))
+            nodes = [n for n in nodes if not is_unknown(n)]
+            findings.append(Finding(item["resource"], f"its security group(s) {sg_names} do not admit TCP {wanted} "
+                                    f"from the EKS node security group ({', '.join(nodes) or 'none'})"
+                                    + (f" or node subnets ({', '.join(cidrs)})" if cidrs else "")))
     if unknown and not findings:
         return errored(control, "; ".join(unknown), items)
     ok = ", ".join(f"{i['resource']}: TCP {'/'.join(map(str, ports))} admitted from the EKS nodes" for i in items)
@@ -145,18 +173,35 @@ def no_open_ingress(items: list[dict]) -> Verdict:
     if not items:
         return errored("NET-03", "no RDS instance or MSK cluster found on the target to check")
     findings = []
+    unknowns: list[UnknownFact] = []
     for item in items:
         allowed = {int(p) for p in item.get("allowed_ports", [])}
         for sg in item.get("security_groups") or []:
+            u = group_unknown(sg)
+            if u is not None:
+                unknowns.append(UnknownFact(f"ingress rules of {sg.get('id')} (a security group of {item['resource']})",
+                                            u.where or str(sg.get("resource")), u.reason))
             for rule in sg.get("ingress", []):
                 where = rule.get("resource") or sg.get("resource") or sg.get("id")
-                world = [c for c in [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", [])] if c in WORLD]
+                world = [c for c in [*_known_sources(rule, "cidrs_v4"), *_known_sources(rule, "cidrs_v6")]
+                         if c in WORLD]
+                missing = rule_unknowns(rule)
+                if missing:
+                    if world:  # open to the internet whatever the unknown parts are
+                        findings.append(Finding(where, f"{item['resource']} admits traffic from {', '.join(world)}",
+                                                about=[item["resource"]]))
+                    else:
+                        unknowns += [UnknownFact(f"ingress rule of {item['resource']}", m.where or str(where),
+                                                 m.reason) for m in missing[:1]]
+                    continue
                 if world:
-                    findings.append(f"{where}: {item['resource']} admits {_ports_text(rule)} from {', '.join(world)}")
+                    findings.append(Finding(where, f"{item['resource']} admits {_ports_text(rule)} from {', '.join(world)}",
+                                            about=[item["resource"]]))
                 proto = _proto(rule)
                 if proto == "-1":
-                    findings.append(f"{where}: {item['resource']} admits all traffic from {_sources_text(rule)} "
-                                    f"(only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)")
+                    findings.append(Finding(where, f"{item['resource']} admits all traffic from {_sources_text(rule)} "
+                                    f"(only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)",
+                                            about=[item["resource"]]))
                     continue
                 lo, hi = rule.get("from_port"), rule.get("to_port")
                 try:
@@ -165,14 +210,15 @@ def no_open_ingress(items: list[dict]) -> Verdict:
                 except (TypeError, ValueError):
                     span = None
                 if proto != "tcp" or span is None or not span <= allowed:
-                    findings.append(f"{where}: {item['resource']} admits {_ports_text(rule)} from "
-                                    f"{_sources_text(rule)} (only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)")
+                    findings.append(Finding(where, f"{item['resource']} admits {_ports_text(rule)} from "
+                                    f"{_sources_text(rule)} (only TCP {'/'.join(map(str, sorted(allowed)))} is allowed)",
+                                            about=[item["resource"]]))
     ok = ", ".join(f"{i['resource']}: only TCP {'/'.join(map(str, i.get('allowed_ports', [])))}, nothing from the "
                    "internet" for i in items)
     return summarise(
         "NET-03", findings, ok, items,
         "remove the ingress rules that open other ports or admit 0.0.0.0/0 / ::/0; keep only the database / "
-        "Kafka ports from the EKS node security group",
+        "Kafka ports from the EKS node security group", unknowns,
     )
 
 
@@ -186,10 +232,10 @@ def alb_posture(balancers: list[dict], scheme: str) -> Verdict:
     findings = []
     for b in balancers:
         if (b.get("scheme") or "").lower() != scheme.lower():
-            findings.append(f"{b['resource']}: scheme is {b.get('scheme')!r}, the declared posture is {scheme!r}")
+            findings.append(Finding(b['resource'], f"scheme is {b.get('scheme')!r}, the declared posture is {scheme!r}"))
         listeners = b.get("listeners") or []
         if not any(int(x.get("port") or 0) == 443 and str(x.get("protocol", "")).upper() == "HTTPS" for x in listeners):
-            findings.append(f"{b['resource']}: no HTTPS listener on 443")
+            findings.append(Finding(b['resource'], f"no HTTPS listener on 443"))
         for x in listeners:
             port = int(x.get("port") or 0)
             proto = str(x.get("protocol", "")).upper()
@@ -198,13 +244,13 @@ def alb_posture(balancers: list[dict], scheme: str) -> Verdict:
             where = x.get("resource") or b["resource"]
             if proto == "HTTP" or port == 80:
                 if x.get("action") != "redirect" or str(x.get("redirect_protocol", "")).upper() != "HTTPS":
-                    findings.append(f"{where}: HTTP listener on {port} does {x.get('action')!r} instead of "
-                                    "redirecting to HTTPS")
+                    findings.append(Finding(where, f"HTTP listener on {port} does {x.get('action')!r} instead of "
+                                    "redirecting to HTTPS"))
             else:
-                findings.append(f"{where}: unexpected listener {proto} {port}")
+                findings.append(Finding(where, f"unexpected listener {proto} {port}"))
         sources = b.get("https_sources")
         if sources is not None and not sources:
-            findings.append(f"{b['resource']}: its security groups admit nothing on 443, users cannot reach it")
+            findings.append(Finding(b['resource'], f"its security groups admit nothing on 443, users cannot reach it"))
     ok = ", ".join(f"{b['resource']}: {b.get('scheme')}, HTTPS 443"
                    + (", HTTP 80 redirects" if any(int(x.get('port') or 0) == 80 for x in b.get('listeners') or [])
                       else "") for b in balancers)
@@ -220,7 +266,7 @@ def msk_client_tls(clusters: list[dict]) -> Verdict:
     """NET-07. clusters: [{"resource", "client_broker": "TLS" | "TLS_PLAINTEXT" | "PLAINTEXT"}]"""
     if not clusters:
         return errored("NET-07", "no MSK cluster found on the target to check")
-    findings = [f"{c['resource']}: client-broker encryption is {c.get('client_broker')}, not TLS"
+    findings = [Finding(c['resource'], f"client-broker encryption is {c.get('client_broker')}, not TLS")
                 for c in clusters if str(c.get("client_broker") or "").upper() != "TLS"]
     return summarise(
         "NET-07", findings, ", ".join(f"{c['resource']}: client-broker TLS" for c in clusters), clusters,
@@ -244,8 +290,8 @@ def same_vpc(members: list[dict]) -> Verdict:
                 continue
             if b["vpc"] in (a.get("peered_vpcs") or []) or a["vpc"] in (b.get("peered_vpcs") or []):
                 continue
-            findings.append(f"{a['resource']} is in VPC {a['vpc']} but {b['resource']} is in VPC {b['vpc']}, "
-                            "with no routed peering between them")
+            findings.append(Finding(a['resource'], f"{a['resource']} is in VPC {a['vpc']} but {b['resource']} is in VPC {b['vpc']}, "
+                            "with no routed peering between them"))
     vpcs = sorted({m["vpc"] for m in members})
     if len(members) == 1 and not findings:
         return passed("NET-08", f"{members[0]['resource']} in VPC {members[0]['vpc']} (nothing else to compare)",

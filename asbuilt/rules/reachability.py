@@ -11,7 +11,7 @@ Evidence, one entry per probe::
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 
 def _where(p: dict) -> str:
@@ -24,7 +24,7 @@ def reachable_from_inside(probes: list[dict], timeout: float) -> Verdict:
     if not inside:
         return errored("NET-04", "the target names no vantage point inside the cluster network "
                                  "(vantage_points with role: inside)")
-    findings = [f"{_where(p)} is not reachable from {p['vantage']} ({p['detail']} within {timeout:g} s)"
+    findings = [Finding(_where(p), f"{_where(p)} is not reachable from {p['vantage']} ({p['detail']} within {timeout:g} s)")
                 for p in inside if not p.get("connected")]
     ok = (f"{len(inside)} TCP connect(s) from {', '.join(sorted({p['vantage'] for p in inside}))} succeeded: "
           + ", ".join(f"{p['service']} {p['host']}:{p['port']}" for p in inside))
@@ -42,7 +42,7 @@ def unreachable_from_outside(probes: list[dict], timeout: float) -> Verdict:
     if not outside:
         return errored("NET-05", "the target names no vantage point outside the VPC "
                                  "(vantage_points with role: outside)")
-    findings = [f"{_where(p)} accepts TCP connections from {p['vantage']}, outside the VPC"
+    findings = [Finding(_where(p), f"{_where(p)} accepts TCP connections from {p['vantage']}, outside the VPC")
                 for p in outside if p.get("connected")]
     ok = (f"{len(outside)} TCP connect(s) from {', '.join(sorted({p['vantage'] for p in outside}))} were refused or "
           f"timed out ({timeout:g} s): " + ", ".join(f"{p['service']} {p['host']}:{p['port']}" for p in outside))

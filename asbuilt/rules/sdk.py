@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 SDK_JAR = re.compile(r"(^|/)conncentric-sdk[^/]*\.jar$", re.IGNORECASE)
 SDK_COORDINATES = "com.connamara:conncentric-sdk"
@@ -19,9 +19,9 @@ def no_committed_jars(repos: list[dict]) -> Verdict:
     for repo in repos:
         for jar in repo.get("jars") or []:
             if SDK_JAR.search(jar):
-                findings.append(f"{repo['resource']}: the Conncentric SDK JAR {jar} is committed to Git")
+                findings.append(Finding(repo['resource'], f"the Conncentric SDK JAR {jar} is committed to Git"))
             else:
-                findings.append(f"{repo['resource']}: JAR {jar} is committed to Git")
+                findings.append(Finding(repo['resource'], f"JAR {jar} is committed to Git"))
     return summarise(
         "SDK-01", findings, ", ".join(f"{r['resource']}: no JAR tracked" for r in repos), repos,
         "remove the JAR(s) from Git (git rm --cached <jar>, add *.jar to .gitignore; purge history with "
@@ -47,33 +47,33 @@ def sdk_from_registry(builds: list[dict]) -> Verdict:
         deps = b.get("sdk_dependencies") or []
         local = b.get("local_jars") or []
         for j in local:
-            findings.append(f"{j['resource']}: the SDK is taken from a local file ({j.get('text')}), not a registry")
+            findings.append(Finding(j['resource'], f"the SDK is taken from a local file ({j.get('text')}), not a registry"))
         if not deps and not local:
             continue
         users += 1
         for d in deps:
             if d.get("configuration") != "compileOnly":
-                findings.append(f"{d['resource']}: the SDK is a {d.get('configuration')} dependency, not compileOnly "
-                                "(the platform provides it at run time)")
+                findings.append(Finding(d['resource'], f"the SDK is a {d.get('configuration')} dependency, not compileOnly "
+                                "(the platform provides it at run time)"))
             version = str(d.get("notation") or "").split(":")[2:3]
             if not version or not version[0] or version[0].endswith("+") or version[0].startswith("latest."):
-                findings.append(f"{d['resource']}: the SDK version is not pinned ({d.get('notation')})")
+                findings.append(Finding(d['resource'], f"the SDK version is not pinned ({d.get('notation')})"))
         private = [r for r in b.get("repositories") or [] if r.get("kind") == "maven"]
         if not private:
-            findings.append(f"{b['resource']}: no private Maven repository is declared for the SDK "
-                            "(only public repositories)")
+            findings.append(Finding(b['resource'], f"no private Maven repository is declared for the SDK "
+                            "(only public repositories)"))
         for r in private:
             creds = r.get("credentials")
             if not creds:
-                findings.append(f"{r['resource']}: Maven repository {r.get('url')} has no credentials block")
+                findings.append(Finding(r['resource'], f"Maven repository {r.get('url')} has no credentials block"))
                 continue
             pw = (creds.get("password") or {}).get("source")
             if pw == "literal":
-                findings.append(f"{r['resource']}: the repository password is written as a literal")
+                findings.append(Finding(r['resource'], f"the repository password is written as a literal"))
             elif pw not in ("env", "property"):
-                findings.append(f"{r['resource']}: the repository password does not come from the environment")
+                findings.append(Finding(r['resource'], f"the repository password does not come from the environment"))
             if (creds.get("username") or {}).get("source") is None:
-                findings.append(f"{r['resource']}: the repository credentials have no username")
+                findings.append(Finding(r['resource'], f"the repository credentials have no username"))
     ok = (f"{users} plugin build(s) take {SDK_COORDINATES} as compileOnly from a private registry with "
           "credentials from the environment" if users else "no build uses the Conncentric SDK")
     return summarise(

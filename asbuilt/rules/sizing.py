@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 _BASE_SIZES = ["nano", "micro", "small", "medium", "large", "xlarge"]
 _PREFIXES = ("db.", "kafka.", "express.", "cache.")
@@ -81,14 +81,14 @@ def eks_nodegroup_size(groups: list[dict], instance_type: str, min_size: int) ->
     for g in groups:
         types = [t for t in (g.get("instance_types") or []) if t]
         if not types:
-            findings.append(f"{g['resource']}: no instance type set (EKS defaults to t3.medium)")
+            findings.append(Finding(g['resource'], f"no instance type set (EKS defaults to t3.medium)"))
         for t in types:
             ok = meets(t, instance_type, same_family=True)
             if not ok:
-                findings.append(f"{g['resource']}: instance type {t} {_why(t, instance_type, True)}")
+                findings.append(Finding(g['resource'], f"instance type {t} {_why(t, instance_type, True)}"))
         size = g.get("min_size")
         if not isinstance(size, int) or isinstance(size, bool) or size < min_size:
-            findings.append(f"{g['resource']}: min size is {size}, below {min_size}")
+            findings.append(Finding(g['resource'], f"min size is {size}, below {min_size}"))
     ok_msg = ", ".join(f"{g['resource']}: {'/'.join(g.get('instance_types') or [])}, min {g.get('min_size')}"
                        for g in groups)
     return summarise(
@@ -108,9 +108,9 @@ def rds_instance_class(instances: list[dict], instance_class: str) -> Verdict:
         cls = i.get("instance_class")
         ok = meets(cls or "", instance_class, same_family=False)
         if ok is None:
-            findings.append(f"{i['resource']}: instance class {cls!r} is not an RDS instance class")
+            findings.append(Finding(i['resource'], f"instance class {cls!r} is not an RDS instance class"))
         elif not ok:
-            findings.append(f"{i['resource']}: instance class {cls} {_why(cls, instance_class, False)}")
+            findings.append(Finding(i['resource'], f"instance class {cls} {_why(cls, instance_class, False)}"))
     return summarise(
         "SIZE-02", findings, ", ".join(f"{i['resource']}: {i.get('instance_class')}" for i in instances), instances,
         f"use {instance_class} or larger (instance_class / DBInstanceClass; applied in the maintenance window, "
@@ -127,9 +127,9 @@ def msk_broker_type(clusters: list[dict], instance_type: str) -> Verdict:
         t = c.get("instance_type")
         ok = meets(t or "", instance_type, same_family=False)
         if ok is None:
-            findings.append(f"{c['resource']}: broker type {t!r} is not an MSK broker type")
+            findings.append(Finding(c['resource'], f"broker type {t!r} is not an MSK broker type"))
         elif not ok:
-            findings.append(f"{c['resource']}: broker type {t} {_why(t, instance_type, False)}")
+            findings.append(Finding(c['resource'], f"broker type {t} {_why(t, instance_type, False)}"))
     return summarise(
         "SIZE-03", findings, ", ".join(f"{c['resource']}: {c.get('instance_type')}" for c in clusters), clusters,
         f"use {instance_type} or larger brokers (broker_node_group_info.instance_type / "

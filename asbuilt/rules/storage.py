@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asbuilt.rules import Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, passed, summarise
 
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 
@@ -11,7 +11,7 @@ def bucket_versioning(buckets: list[dict]) -> Verdict:
     """S3-01. buckets: [{"resource", "name", "versioning": "Enabled" | "Suspended" | None}]"""
     if not buckets:
         return errored("S3-01", "no bundle bucket found on the target to check")
-    findings = [f"{b['resource']}: versioning is {b.get('versioning') or 'not enabled'}"
+    findings = [Finding(b['resource'], f"versioning is {b.get('versioning') or 'not enabled'}")
                 for b in buckets if str(b.get("versioning") or "") != "Enabled"]
     return summarise(
         "S3-01", findings, ", ".join(f"{b['resource']}: versioning Enabled" for b in buckets), buckets,
@@ -34,13 +34,13 @@ def bucket_protection(buckets: list[dict]) -> Verdict:
     for b in buckets:
         sse = str(b.get("sse") or "")
         if sse == "AES256":
-            findings.append(f"{b['resource']}: default encryption is SSE-S3 (AES256), not SSE-KMS (accepted with a warning)")
+            findings.append(Finding(b['resource'], f"default encryption is SSE-S3 (AES256), not SSE-KMS (accepted with a warning)"))
         elif not sse.startswith("aws:kms"):
-            findings.append(f"{b['resource']}: no default encryption configured (S3 applies SSE-S3), not SSE-KMS")
+            findings.append(Finding(b['resource'], f"no default encryption configured (S3 applies SSE-S3), not SSE-KMS"))
         pab = b.get("public_access_block") or {}
         off = [f for f in PUBLIC_ACCESS_FLAGS if pab.get(f) is not True]
         if off:
-            findings.append(f"{b['resource']}: public access is not blocked ({', '.join(off)} not true)")
+            findings.append(Finding(b['resource'], f"public access is not blocked ({', '.join(off)} not true)"))
     ok = ", ".join(f"{b['resource']}: SSE-KMS, public access blocked" for b in buckets)
     return summarise(
         "S3-02", findings, ok, buckets,

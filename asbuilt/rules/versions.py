@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
-from asbuilt.rules import Verdict, errored, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 
 def _version(text: str) -> Version | None:
@@ -30,9 +30,9 @@ def _check_min_version(control: str, items: list[dict], minimum: str, kind: str,
     for item in items:
         ok = at_least(item.get("version") or "", minimum)
         if ok is None:
-            findings.append(f"{item['resource']}: {kind} version {item.get('version')!r} is not a version number")
+            findings.append(Finding(item['resource'], f"{kind} version {item.get('version')!r} is not a version number"))
         elif not ok:
-            findings.append(f"{item['resource']}: {kind} version {item['version']} is below the minimum {minimum}")
+            findings.append(Finding(item['resource'], f"{kind} version {item['version']} is below the minimum {minimum}"))
     ok_msg = ", ".join(f"{i['resource']}: {kind} {i['version']}" for i in items) + f" (>= {minimum})"
     return summarise(control, findings, ok_msg, items, fix.format(minimum=minimum))
 
@@ -53,11 +53,11 @@ def rds_engine(instances: list[dict], engine: str, min_version: str) -> Verdict:
     findings = []
     for inst in instances:
         if (inst.get("engine") or "").lower() not in (engine, f"aurora-{engine}" if engine == "postgresql" else engine):
-            findings.append(f"{inst['resource']}: engine is {inst.get('engine')!r}, not {engine}")
+            findings.append(Finding(inst['resource'], f"engine is {inst.get('engine')!r}, not {engine}"))
         else:
             ok = at_least(inst.get("version") or "", min_version)
             if not ok:
-                findings.append(f"{inst['resource']}: PostgreSQL {inst.get('version')} is below the minimum {min_version}")
+                findings.append(Finding(inst['resource'], f"PostgreSQL {inst.get('version')} is below the minimum {min_version}"))
     ok_msg = ", ".join(f"{i['resource']}: {i['engine']} {i['version']}" for i in instances) + f" (>= {min_version})"
     return summarise(
         "VER-02", findings, ok_msg, instances,
@@ -100,22 +100,24 @@ def helm_release_writer(releases: list[dict], min_version: str) -> Verdict:
         full = r.get("helm_version")
         if full:
             good = at_least(full, min_version)
-            (ok if good else findings).append(f"{r['resource']}: helm {full}" + ("" if good else f" is below {min_version}"))
+            if good:
+                ok.append(f"{r['resource']}: helm {full}")
+            else:
+                findings.append(Finding(r["resource"], f"helm {full} is below {min_version}"))
             continue
         major = r.get("helm_major")
         if major is None:
             unproven.append(f"{r['resource']}: the release record does not say which helm wrote it")
         elif minimum is not None and major < minimum.major:
-            findings.append(f"{r['resource']}: written by Helm {major} (no apply_method in the release record), "
-                            f"below {min_version}")
+            findings.append(Finding(r['resource'], f"written by Helm {major} (no apply_method in the release record), "
+                            f"below {min_version}"))
         elif minimum is not None and major > minimum.major or (minimum is not None and minimum.minor == 0):
             ok.append(f"{r['resource']}: written by Helm {major}")
         else:
             unproven.append(f"{r['resource']}: written by Helm {major}.x (the record keeps apply_method, not the "
                             f"minor version), so >= {min_version} cannot be proven from release metadata")
     if findings:
-        return failed("VER-04", "; ".join(findings) + f". Fix: upgrade the release with helm {min_version} or later",
-                      releases)
+        return failed("VER-04", findings, releases, fix=f"upgrade the release with helm {min_version} or later")
     if unproven:
         return skipped("VER-04", "; ".join(unproven), releases)
     return passed("VER-04", "; ".join(ok) + f" (>= {min_version})", releases)

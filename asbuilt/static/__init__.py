@@ -28,11 +28,11 @@ def covered_controls() -> set[str]:
     return declared_controls()
 
 
-def _write_sarif(result, profile: Profile, report_dir: Path) -> None:
-    from asbuilt.report.sarif import write_sarif
+def write_sarif(result, profile: Profile, report_dir: Path) -> None:
+    from asbuilt.report import sarif
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    write_sarif(report_dir / "results.sarif", result, profile)
+    sarif.write_sarif(report_dir / "results.sarif", result, profile)
 
 
 def scan_target(target: Target, profile: Profile, selection: Selection, report_dir: Path) -> list[Verdict]:
@@ -43,7 +43,7 @@ def scan_target(target: Target, profile: Profile, selection: Selection, report_d
     if inputs.empty():
         return []
     result = Scan(inputs, profile, selection.control_ids).run()
-    _write_sarif(result, profile, report_dir)
+    write_sarif(result, profile, report_dir)
     return result.verdicts
 
 
@@ -59,5 +59,5 @@ def scan(paths: list[Path], profile: Profile, values: list[Path], report_dir: Pa
     from asbuilt.static.engine import Scan, discover_paths
 
     result = Scan(discover_paths(paths, values), profile, controls, builtins).run()
-    _write_sarif(result, profile, report_dir)
+    write_sarif(result, profile, report_dir)
     return result

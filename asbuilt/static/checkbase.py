@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from asbuilt.catalogue import Profile
+from asbuilt.judge import PARTIAL_DEFAULT, judge, plain
 from asbuilt.rules import Verdict
 
 FILE_KINDS = ("values", "gradle", "git", "bundle", "compose")
@@ -63,10 +64,15 @@ class Definition:
     kubernetes: tuple[str, ...] = ()
     files: dict[str, Callable] = field(default_factory=dict)  # kind -> facts(file_stack, ctx)
     source: str = ""
+    partial: tuple[str, ...] = PARTIAL_DEFAULT  # item fields the rule judges with some elements unknown
 
     def judge(self, items: list[dict], profile: Profile) -> Verdict:
-        verdict = self.rule([_clean(i) for i in items], profile.params(self.control), profile)
+        """Three-way: items with unknown facts are named, never judged on their text (asbuilt.judge)."""
+        params = profile.params(self.control)
+        verdict = judge(self.control, lambda known: self.rule([_clean(i) for i in known], params, profile),
+                        [_clean(i) for i in items], self.partial)
         verdict.source = "static"
+        verdict.evidence = plain(verdict.evidence)
         return verdict
 
     def facts_fn(self, flavour: str) -> Callable | None:
@@ -246,11 +252,11 @@ def judge_anchor(defn: Definition, ctx: ScanContext, stack: Any, anchor: str, re
         return None
     if defn.scope == "stack":
         verdict = defn.judge(items, ctx.profile)
-        if verdict.status == "fail" and resource not in verdict.message and any(
-                i.get("resource") in verdict.message for i in items):
-            named = [i for i in mine if i.get("resource") in verdict.message]
-            if not named:  # the stack fails, but not because of this anchor
-                verdict = Verdict(defn.control, "pass", f"{resource}: not among the failing resources", [], "static")
+        failing = set(verdict.resources())
+        if verdict.status == "fail" and failing and resource not in failing \
+                and not any(i.get("resource") in failing for i in mine):
+            # the stack fails, but not because of this anchor
+            verdict = Verdict(defn.control, "pass", f"{resource}: not among the failing resources", [], "static")
     else:
         verdict = defn.judge(mine, ctx.profile)
     result = AnchorResult(anchor, resource, file, line, mine, verdict)
@@ -283,7 +289,11 @@ def evaluate(check: Any, framework: str, conf: dict) -> Any:
     if res is None:
         return CheckResult.UNKNOWN
     check.details.append(res.verdict.message[:2000])
-    return CheckResult.PASSED if res.verdict.status == "pass" else CheckResult.FAILED
+    if res.verdict.status == "pass":
+        return CheckResult.PASSED
+    if res.verdict.status == "fail":
+        return CheckResult.FAILED
+    return CheckResult.UNKNOWN  # could not decide (unknown facts): neither a pass nor a failure
 
 
 def _standalone(framework: str, conf: dict, entity_type: str) -> ScanContext | None:

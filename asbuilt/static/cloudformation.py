@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from asbuilt.model.facts import Unknown, is_unknown
 from asbuilt.static import hcl
 from asbuilt.static.estate import (
     Bucket, Database, EksCluster, Estate, LoadBalancer, Loc, Msk, Node, NodeGroup, Peering, Repository, Role,
@@ -68,8 +69,15 @@ class CfnModel:
                         return name, attr or None
         return None
 
-    def keys(self, value: Any) -> list[str]:
-        out = []
+    def keys(self, value: Any) -> list:
+        """Logical ids (or literal ids) a value names; an Unknown for each part that cannot be
+        resolved before deploy (a parameter without a default, an import, a condition)."""
+        out: list = []
+        if isinstance(value, dict) and "Ref" in value and str(value["Ref"]) not in self.resources:
+            default = self.param_default(str(value["Ref"]))
+            if default is None:
+                return [self.unknown(value)]
+            value = [d.strip() for d in str(default).split(",")] if isinstance(default, str) else default
         for v in value if isinstance(value, list) else ([] if value is None else [value]):
             t = self.target(v)
             if t:
@@ -80,7 +88,71 @@ class CfnModel:
                     out.append(name)
             elif isinstance(v, (str, int)):
                 out.append(str(v))
+            elif isinstance(v, dict):
+                text = self.render(v)
+                out.append(text if text and "<" not in text else self.unknown(v))
         return out
+
+    # ------------------------------------------------------------------ known or unknown
+
+    def reason(self, value: Any) -> str:
+        """Why a CloudFormation value cannot be known before deploy."""
+        if isinstance(value, dict):
+            if "Ref" in value:
+                ref = str(value["Ref"])
+                if ref in self.resources:
+                    return f"{ref} is known only after deploy"
+                if ref in self.parameters:
+                    return f"parameter {ref} has no default (give it with --parameter {ref}=VALUE)"
+                if ref.startswith("AWS::"):
+                    return f"pseudo parameter {ref} is known only at deploy time"
+                return f"Ref {ref} names neither a parameter nor a resource of this template"
+            if "Fn::ImportValue" in value:
+                return "Fn::ImportValue is resolved from another stack at deploy time"
+            if "Fn::If" in value:
+                cond = value["Fn::If"][0] if isinstance(value["Fn::If"], list) and value["Fn::If"] else "?"
+                return f"condition {cond} could not be decided"
+            if "Fn::GetAtt" in value:
+                return f"Fn::GetAtt {value['Fn::GetAtt']} is known only after deploy"
+            for k in value:
+                if not str(k).startswith("__"):
+                    return f"intrinsic {k} could not be resolved before deploy"
+        return f"{str(value)[:60]!r} could not be resolved before deploy"
+
+    def unknown(self, value: Any, where: str = "") -> Unknown:
+        return Unknown(self.reason(value), where, str(_clean(value))[:200])
+
+    def value(self, value: Any, default: Any = None) -> Any:
+        """A property value: literal, rendered intrinsic, the default when absent, or Unknown."""
+        if value is None:
+            return default
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        if isinstance(value, dict):
+            if "Ref" in value and str(value["Ref"]) in self.parameters:
+                d = self.param_default(str(value["Ref"]))
+                return self.unknown(value) if d is None else d
+            text = self.render(value)
+            return self.unknown(value) if not text or "<" in text else text
+        return value
+
+    def text(self, value: Any, default: Any = None) -> Any:
+        v = self.value(value, default)
+        return v if v is None or is_unknown(v) else _text(v)
+
+    def int(self, value: Any, default: Any = None) -> Any:
+        v = self.value(value, default)
+        if v is None or is_unknown(v):
+            return v
+        n = hcl.to_int(v)
+        return n if n is not None else self.unknown(v)
+
+    def bool(self, value: Any, default: Any = None) -> Any:
+        v = self.value(value, default)
+        if v is None or is_unknown(v):
+            return v
+        b = hcl.to_bool(v)
+        return b if b is not None else self.unknown(v)
 
     def canonical(self, name: str, attr: str | None) -> str:
         rtype = self.type_of(name)
@@ -246,7 +318,7 @@ class CfnModel:
         for n in self.of_type("AWS::EKS::Cluster"):
             p = self.props(n)
             vpc = p.get("ResourcesVpcConfig") or {}
-            e.add(e.clusters, EksCluster(**self.kw(n), version=_text(p.get("Version")),
+            e.add(e.clusters, EksCluster(**self.kw(n), version=self.text(p.get("Version")),
                                          subnets=self.keys(vpc.get("SubnetIds")),
                                          security_groups=self.keys(vpc.get("SecurityGroupIds"))))
         self._nodegroups()
@@ -258,21 +330,21 @@ class CfnModel:
                     subnets = self.keys(self.props(g).get("SubnetIds"))
             retention = p.get("BackupRetentionPeriod")
             e.add(e.databases, Database(
-                **self.kw(n), engine=_text(p.get("Engine")), version=_text(p.get("EngineVersion")),
-                instance_class=_text(p.get("DBInstanceClass")),
-                multi_az=hcl.to_bool(p.get("MultiAZ")) or False,
-                backup_retention_days=1 if retention is None else hcl.to_int(retention),  # CloudFormation default: 1
+                **self.kw(n), engine=self.text(p.get("Engine")), version=self.text(p.get("EngineVersion")),
+                instance_class=self.text(p.get("DBInstanceClass")),
+                multi_az=self.bool(p.get("MultiAZ"), default=False),
+                backup_retention_days=self.int(retention, default=1),  # CloudFormation default: 1
                 security_groups=self.keys(p.get("VPCSecurityGroups")), subnets=subnets))
         for n in self.of_type("AWS::MSK::Cluster"):
             p = self.props(n)
             info = p.get("BrokerNodeGroupInfo") or {}
             transit = (p.get("EncryptionInfo") or {}).get("EncryptionInTransit") or {}
-            e.add(e.msk, Msk(**self.kw(n), version=_text(p.get("KafkaVersion")),
-                             broker_count=hcl.to_int(p.get("NumberOfBrokerNodes")),
-                             instance_type=_text(info.get("InstanceType")),
+            e.add(e.msk, Msk(**self.kw(n), version=self.text(p.get("KafkaVersion")),
+                             broker_count=self.int(p.get("NumberOfBrokerNodes")),
+                             instance_type=self.text(info.get("InstanceType")),
                              subnets=self.keys(info.get("ClientSubnets")),
                              security_groups=self.keys(info.get("SecurityGroups")),
-                             client_broker=_text(transit.get("ClientBroker")) or "TLS"))
+                             client_broker=self.text(transit.get("ClientBroker"), default="TLS")))
         self._load_balancers()
         self._buckets()
         for n in self.of_type("AWS::IAM::OIDCProvider"):
@@ -289,19 +361,22 @@ class CfnModel:
             e.add(e.peerings, Peering(**self.kw(n), vpcs=((self.keys(p.get("VpcId")) or [None])[0],
                                                           (self.keys(p.get("PeerVpcId")) or [None])[0]),
                                       routed=n in routed))
+        e.locate_unknowns()
         return e
 
     def _rule(self, where: str, raw: dict, source_key: str) -> dict:
         v4 = raw.get("CidrIp")
         v6 = raw.get("CidrIpv6")
         pl = raw.get("SourcePrefixListId")
+        protocol = self.text(raw.get("IpProtocol"), default="-1")
+        cidr4, cidr6 = self.text(v4), self.text(v6)
         return {
             "resource": where,
-            "protocol": str(self.render(raw.get("IpProtocol", "-1"))).lower(),
-            "from_port": hcl.to_int(raw.get("FromPort")),
-            "to_port": hcl.to_int(raw.get("ToPort")),
-            "cidrs_v4": [self.render(v4)] if v4 is not None else [],
-            "cidrs_v6": [self.render(v6)] if v6 is not None else [],
+            "protocol": protocol if is_unknown(protocol) else protocol.lower(),
+            "from_port": self.int(raw.get("FromPort")),
+            "to_port": self.int(raw.get("ToPort")),
+            "cidrs_v4": [cidr4] if v4 is not None else [],
+            "cidrs_v6": [cidr6] if v6 is not None else [],
             "groups": self.keys(raw.get(source_key)) if raw.get(source_key) is not None else [],
             "prefix_lists": [self.render(pl)] if pl is not None else [],
         }
@@ -329,7 +404,7 @@ class CfnModel:
         for n in self.of_type("AWS::EKS::Nodegroup"):
             p = self.props(n)
             scaling = p.get("ScalingConfig") or {}
-            types = [self.render(t) for t in (p.get("InstanceTypes") or [])]
+            types = [self.text(t) for t in (p.get("InstanceTypes") or [])]
             groups: list[str] = []
             lt = p.get("LaunchTemplate") or {}
             for tpl in self.keys(lt.get("Id")) + self.keys(lt.get("Name")):
@@ -340,10 +415,10 @@ class CfnModel:
                 for ni in data.get("NetworkInterfaces") or []:
                     groups += self.keys((ni or {}).get("Groups"))
                 if not types and data.get("InstanceType"):
-                    types = [self.render(data["InstanceType"])]
+                    types = [self.text(data["InstanceType"])]
             e.add(e.nodegroups, NodeGroup(
                 **self.kw(n), cluster=(self.keys(p.get("ClusterName")) or [None])[0], instance_types=types,
-                min_size=hcl.to_int(scaling.get("MinSize")), desired_size=hcl.to_int(scaling.get("DesiredSize")),
+                min_size=self.int(scaling.get("MinSize")), desired_size=self.int(scaling.get("DesiredSize")),
                 subnets=self.keys(p.get("Subnets")), security_groups=list(dict.fromkeys(groups))))
 
     def _load_balancers(self) -> None:
@@ -355,7 +430,7 @@ class CfnModel:
                 subnets += self.keys((m or {}).get("SubnetId"))
             e.add(e.load_balancers, LoadBalancer(
                 **self.kw(n), lb_type=str(p.get("Type") or "application"),
-                scheme=str(p.get("Scheme") or "internet-facing"), subnets=subnets,
+                scheme=self.text(p.get("Scheme"), default="internet-facing"), subnets=subnets,
                 security_groups=self.keys(p.get("SecurityGroups"))))
         for n in self.of_type("AWS::ElasticLoadBalancingV2::Listener"):
             p = self.props(n)
@@ -367,10 +442,10 @@ class CfnModel:
                 redirect = first.get("RedirectConfig") or {}
                 e.load_balancers[lb].listeners.append({
                     "resource": str(self.loc(n)),
-                    "port": hcl.to_int(p.get("Port")),
-                    "protocol": str(p.get("Protocol") or "HTTP").upper(),
-                    "action": _text(first.get("Type")),
-                    "redirect_protocol": _text(redirect.get("Protocol")) if redirect else None,
+                    "port": self.int(p.get("Port")),
+                    "protocol": (lambda v: v if is_unknown(v) else v.upper())(self.text(p.get("Protocol"), "HTTP")),
+                    "action": self.text(first.get("Type")),
+                    "redirect_protocol": self.text(redirect.get("Protocol")) if redirect else None,
                 })
 
     def _buckets(self) -> None:
@@ -380,12 +455,12 @@ class CfnModel:
             b = Bucket(**self.kw(n), name=self.canonical(n, None), arn=self.canonical(n, "Arn"))
             ver = p.get("VersioningConfiguration")
             if isinstance(ver, dict):
-                b.versioning = _text(ver.get("Status"))
+                b.versioning = self.text(ver.get("Status"))
             rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
             for rule in rules if isinstance(rules, list) else []:
                 default = (rule or {}).get("ServerSideEncryptionByDefault") or {}
                 if default:
-                    b.sse = _text(default.get("SSEAlgorithm"))
+                    b.sse = self.text(default.get("SSEAlgorithm"))
                     key = default.get("KMSMasterKeyID")
                     b.kms_key = self.render(key) if key is not None else None
             pab = p.get("PublicAccessBlockConfiguration")

@@ -30,6 +30,7 @@ import yaml
 from asbuilt.catalogue import Profile, load_catalogue
 from asbuilt.errors import InputError, RunError
 from asbuilt.rules import Verdict
+from asbuilt.verdict import UnknownFact, error_message, fail_message
 from asbuilt.static.checkbase import (
     DEFINITIONS, FILE_KINDS, ScanContext, check_id, control_of, judge_anchor, load_checks, register_framework,
     set_current,
@@ -281,6 +282,7 @@ class ScanResult:
     inputs: dict[str, Any]
     notes: list[str]
     seconds: float
+    coverage: dict[str, Any] = field(default_factory=dict)
 
 
 def _quiet_checkov() -> None:
@@ -334,7 +336,7 @@ class Scan:
             set_current(None)
             shutil.rmtree(self.workdir, ignore_errors=True)
         return ScanResult(verdicts, anchors, self.builtin_findings, self.inputs.summary(), self.ctx.notes,
-                          time.monotonic() - started)
+                          time.monotonic() - started, self._coverage())
 
     # checkov frameworks ---------------------------------------------------
     def _run_checkov(self, framework: str, runner: Any, root: Path | None = None, files: list[Path] | None = None) -> list:
@@ -466,7 +468,11 @@ class Scan:
                     verdict = defn.judge([], self.profile)
                     where = getattr(stack, "location", "") or stack.name
                     if verdict.status == "fail":  # nothing to anchor on: point at the chart itself
-                        verdict.message = f"{where}: {verdict.message}"
+                        for f in verdict.findings:
+                            if not f.resource:
+                                f.resource, f.location = where, {"file": where, "line": 0}
+                        verdict.message = fail_message(verdict.findings, verdict.fix) if verdict.findings \
+                            else f"{where}: {verdict.message}"
                     per_stack.append(verdict)
                     if verdict.status == "fail":
                         anchors.append({"control": control, "status": "fail", "resource": stack.name,
@@ -475,6 +481,13 @@ class Scan:
                 for r in recs.values():
                     anchors.append({"control": control, "status": r.verdict.status, "resource": r.resource,
                                     "file": r.file, "line": r.line, "message": r.verdict.message})
+                blind = _unresolved_modules_verdict(control, stack, per_stack[-1] if items or
+                                                    stack.flavour in defn.required else None)
+                if blind is not None:
+                    if items or stack.flavour in defn.required:
+                        per_stack[-1] = blind
+                    else:
+                        per_stack.append(blind)
             errors = self.ctx.errors.get(control, [])
             if errors:
                 per_stack.append(Verdict(control, "error", "; ".join(errors), [], "static"))
@@ -482,6 +495,36 @@ class Scan:
             if merged is not None:
                 verdicts.append(merged)
         return verdicts, anchors
+
+    def _coverage(self) -> dict[str, Any]:
+        """What this scan read: files, stacks with their resources per type, modules resolved and
+        not, and what it could not read (run.coverage.static in results.json)."""
+        stacks, files, resources, unresolved, resolved = [], set(), {}, [], []
+        for s in self.ctx.stacks:
+            flavour = getattr(s, "flavour", "")
+            per: dict[str, int] = {}
+            if hasattr(s, "nodes"):  # an AWS estate
+                for n in s.nodes():
+                    if n.loc.line:
+                        files.add(n.loc.file)
+                        per[type(n).__name__] = per.get(type(n).__name__, 0) + 1
+                unresolved += list(getattr(s, "unresolved_modules", []) or [])
+                resolved += list(getattr(s, "resolved_modules", []) or [])
+            elif hasattr(s, "objects"):  # manifests / a rendered chart
+                for o in s.objects:
+                    files.add(o.loc.file)
+                    per[o.kind] = per.get(o.kind, 0) + 1
+            else:
+                loc = getattr(s, "loc", None)
+                if loc is not None:
+                    files.add(loc.file)
+                per[flavour] = 1
+            for k, v in per.items():
+                resources[k] = resources.get(k, 0) + v
+            stacks.append({"name": getattr(s, "name", ""), "flavour": flavour, "resources": per})
+        return {"files_read": len(files), "stacks": stacks, "resources": dict(sorted(resources.items())),
+                "modules_resolved": sorted(set(resolved)), "modules_unresolved": unresolved,
+                "not_read": list(self.ctx.notes)}
 
     # builtins -------------------------------------------------------------
     def _collect_builtins(self, framework: str, report: Any) -> None:
@@ -499,6 +542,25 @@ class Scan:
             })
 
 
+def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | None) -> Verdict | None:
+    """A Terraform stack that calls modules whose code is not on disk cannot pass a control over
+    AWS resources: those modules may create (or be) what the control is about. A known failure
+    stands; a pass, or finding nothing to judge, becomes error naming the modules."""
+    mods = getattr(stack, "unresolved_modules", None) or []
+    if not mods or getattr(stack, "flavour", "") != "terraform":
+        return None
+    if verdict is not None and verdict.status == "fail":
+        return None
+    unknowns = [UnknownFact(f"what {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
+                            f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
+                            "(`terraform show -json`) to decide")
+                for m in mods]
+    if verdict is not None and verdict.status == "error":
+        unknowns = [*verdict.unknowns, *unknowns]
+    return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",
+                   unknowns=unknowns)
+
+
 def merge_verdicts(control: str, verdicts: list[Verdict]) -> Verdict | None:
     """One static verdict of a control from its verdicts per stack: fail > error > pass."""
     if not verdicts:
@@ -506,15 +568,13 @@ def merge_verdicts(control: str, verdicts: list[Verdict]) -> Verdict | None:
     evidence = [e for v in verdicts for e in v.evidence]
     failing = [v for v in verdicts if v.status == "fail"]
     if failing:
-        findings, fixes = [], []
-        for v in failing:
-            text, _, fix = v.message.partition(". Fix: ")
-            findings.append(text)
-            if fix and fix not in fixes:
-                fixes.append(fix)
-        message = "; ".join(findings) + (f". Fix: {' / '.join(fixes)}" if fixes else "")
-        return Verdict(control, "fail", message, evidence, "static")
+        findings = [f for v in failing for f in v.findings]
+        fixes = list(dict.fromkeys(v.fix for v in failing if v.fix))
+        texts = [fail_message(v.findings, "") if v.findings else v.message for v in failing]
+        message = "; ".join(texts) + (f". Fix: {' / '.join(fixes)}" if fixes else "")
+        return Verdict(control, "fail", message, evidence, "static", findings=findings, fix=" / ".join(fixes))
     errors = [v for v in verdicts if v.status == "error"]
     if errors:
-        return Verdict(control, "error", "; ".join(v.message for v in errors), evidence, "static")
+        unknowns = [u for v in errors for u in v.unknowns]
+        return Verdict(control, "error", "; ".join(v.message for v in errors), evidence, "static", unknowns=unknowns)
     return Verdict(control, "pass", "; ".join(v.message for v in verdicts), evidence, "static")

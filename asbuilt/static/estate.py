@@ -25,9 +25,11 @@ logical id, ``Kind/namespace/name``) and a ``loc`` (file, line, address) that me
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from asbuilt.model.facts import Unknown, is_unknown
 
 
 def display_path(path: str | os.PathLike) -> str:
@@ -37,6 +39,18 @@ def display_path(path: str | os.PathLike) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(p)
+
+
+def _locate(value: Any, where: str) -> Any:
+    if isinstance(value, Unknown):
+        return value if value.where else replace(value, where=where)
+    if isinstance(value, list):
+        out = [_locate(v, where) for v in value]
+        return value if all(a is b for a, b in zip(out, value)) else out
+    if isinstance(value, dict):
+        out = {k: _locate(v, str(value.get("resource") or where)) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    return value
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,27 @@ class Estate:
     repositories: dict[str, Repository] = field(default_factory=dict)
     peerings: dict[str, Peering] = field(default_factory=dict)
     by_conf: dict[int, Node] = field(default_factory=dict)
+    # module calls whose code is not on disk (registry, git): what they create is not known
+    unresolved_modules: list[dict] = field(default_factory=list)
+    resolved_modules: list[str] = field(default_factory=list)
+
+    COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",
+                   "load_balancers", "buckets", "roles", "oidc_providers", "repositories", "peerings")
+
+    def nodes(self) -> list[Node]:
+        return [n for c in self.COLLECTIONS for n in getattr(self, c).values()]
+
+    def locate_unknowns(self) -> None:
+        """Give every unknown fact that has no location its node's (file:line (address))."""
+        for node in self.nodes():
+            for f in fields(node):
+                value = getattr(node, f.name)
+                located = _locate(value, str(node.loc))
+                if located is not value:
+                    setattr(node, f.name, located)
+
+    def counts(self) -> dict[str, int]:
+        return {c: len(getattr(self, c)) for c in self.COLLECTIONS if getattr(self, c)}
 
     def add(self, collection: dict, node: Node) -> Node:
         collection[node.key] = node
@@ -196,50 +231,98 @@ class Estate:
 
     # ---------------------------------------------------------------- derived facts
 
-    def zone_of(self, subnet: str) -> str | None:
+    def zone_of(self, subnet: Any) -> Any:
+        """The subnet's availability zone, or an Unknown saying why it cannot be known."""
+        if is_unknown(subnet):
+            return subnet
         s = self.subnets.get(subnet)
-        return s.zone if s else None
+        if s is None:
+            return Unknown(f"subnet {subnet} is not defined in this stack, so its availability zone is not known")
+        if s.zone is None:
+            return Unknown("its availability zone is not set or could not be resolved", str(s.loc))
+        return s.zone
 
-    def vpc_of_subnets(self, subnets: list[str]) -> str | None:
-        vpcs = {self.subnets[s].vpc for s in subnets if s in self.subnets and self.subnets[s].vpc}
-        return sorted(vpcs)[0] if len(vpcs) == 1 else (None if not vpcs else "|".join(sorted(vpcs)))
+    def vpc_of_subnets(self, subnets: list) -> Any:
+        """The VPC of a resource's subnets (one: a resource's subnets share a VPC), or Unknown."""
+        vpcs: set[str] = set()
+        unknown: Unknown | None = None
+        for s in subnets:
+            if is_unknown(s):
+                unknown = unknown or s
+                continue
+            sub = self.subnets.get(s)
+            if sub is None:
+                unknown = unknown or Unknown(f"subnet {s} is not defined in this stack, so its VPC is not known")
+            elif is_unknown(sub.vpc):
+                unknown = unknown or sub.vpc
+            elif sub.vpc:
+                vpcs.add(sub.vpc)
+        if vpcs:
+            return sorted(vpcs)[0] if len(vpcs) == 1 else "|".join(sorted(vpcs))
+        return unknown
 
-    def vpc_of_groups(self, groups: list[str]) -> str | None:
-        vpcs = {self.security_groups[g].vpc for g in groups if g in self.security_groups and self.security_groups[g].vpc}
-        return sorted(vpcs)[0] if len(vpcs) == 1 else None
+    def vpc_of_groups(self, groups: list) -> Any:
+        vpcs: set[str] = set()
+        unknown: Unknown | None = None
+        for g in groups:
+            sg = None if is_unknown(g) else self.security_groups.get(g)
+            if sg is None:
+                unknown = unknown or (g if is_unknown(g) else None)
+            elif is_unknown(sg.vpc):
+                unknown = unknown or sg.vpc
+            elif sg.vpc:
+                vpcs.add(sg.vpc)
+        if len(vpcs) == 1:
+            return next(iter(vpcs))
+        return None if vpcs else unknown
 
-    def groups(self, keys: list[str]) -> list[dict]:
+    def groups(self, keys: list) -> list[dict]:
+        """The neutral form of each security group; one whose rules the stack does not give is
+        ``{"id", "resource", "unknown": Unknown}`` (rules over it cannot pass on it)."""
         out = []
         for k in keys:
+            if is_unknown(k):
+                out.append({"id": k.expression or "?", "resource": k.where or "?", "ingress": [], "unknown": k})
+                continue
             sg = self.security_groups.get(k)
-            out.append(sg.neutral() if sg else {"id": k, "resource": k, "ingress": []})
+            if sg is not None and sg.loc.line:
+                out.append(sg.neutral())
+            else:
+                out.append({"id": k, "resource": k, "ingress": sg.ingress if sg else [],
+                            "unknown": Unknown(f"security group {k} is not defined in this stack, so its rules "
+                                               "are not known")})
         return out
 
-    def node_security_groups(self) -> list[str]:
-        """Security groups the EKS worker nodes are in."""
-        found: list[str] = []
+    def node_security_groups(self) -> list:
+        """Security groups the EKS worker nodes are in (Unknown entries where unresolved)."""
+        found: list = []
         for ng in self.nodegroups.values():
             found += ng.security_groups
             if not ng.security_groups:
-                cluster = self.clusters.get(ng.cluster or "")
+                cluster = self.clusters.get(ng.cluster) if isinstance(ng.cluster, str) else None
                 if cluster:
                     found.append(cluster.cluster_security_group)
-        return sorted(set(found))
+                elif is_unknown(ng.cluster):
+                    found.append(ng.cluster)
+        known = sorted({g for g in found if isinstance(g, str)})
+        return known + [g for g in found if is_unknown(g)][:1]
 
     def node_cidrs(self) -> list[str]:
         cidrs = []
         for ng in self.nodegroups.values():
             for s in ng.subnets:
-                sub = self.subnets.get(s)
-                if sub and sub.cidr:
+                sub = None if is_unknown(s) else self.subnets.get(s)
+                if sub and isinstance(sub.cidr, str) and sub.cidr:
                     cidrs.append(sub.cidr)
         return sorted(set(cidrs))
 
-    def peered_vpcs(self, vpc: str | None) -> list[str]:
+    def peered_vpcs(self, vpc: Any) -> list[str]:
+        if not isinstance(vpc, str):
+            return []
         out = []
         for p in self.peerings.values():
             if p.routed and vpc in p.vpcs:
-                out += [v for v in p.vpcs if v and v != vpc]
+                out += [v for v in p.vpcs if isinstance(v, str) and v and v != vpc]
         return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from asbuilt.model.facts import Unknown, is_unknown
 from asbuilt.static.estate import Estate, K8sObject, K8sStack
 
 INSTALLER_NAMESPACE = "conncentric"
@@ -25,11 +26,15 @@ def _item(node: Any, **facts: Any) -> dict:
 
 
 def eks_versions(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(c, version=c.version or "(not set: the EKS default)") for c in e.clusters.values()]
+    # Not set: EKS picks its default version at creation, which the code does not say.
+    return [_item(c, version=c.version if c.version is not None else Unknown(
+        "version is not set: EKS uses its default version at creation, which the code does not give", str(c.loc)))
+        for c in e.clusters.values()]
 
 
 def rds_engines(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(d, engine=d.engine, version=d.version or "(not set)") for d in e.databases.values()]
+    return [_item(d, engine=d.engine, version=d.version if d.version is not None else "(not set)")
+            for d in e.databases.values()]
 
 
 def msk_versions(e: Estate, ctx: Any) -> list[dict]:
@@ -108,15 +113,19 @@ def alb_posture(e: Estate, ctx: Any) -> list[dict]:
         sources: list[str] | None = None
         if lb.security_groups:
             sources = []
-            for sg in e.groups(lb.security_groups):
-                for rule in sg.get("ingress", []):
-                    from asbuilt.rules.network import admits_port
+            from asbuilt.rules.network import admits_port, group_unknown, rule_unknowns
 
-                    if admits_port(rule, 443):
+            unknown_rules = False
+            for sg in e.groups(lb.security_groups):
+                unknown_rules = unknown_rules or group_unknown(sg) is not None
+                for rule in sg.get("ingress", []):
+                    if rule_unknowns(rule):
+                        unknown_rules = True
+                    elif admits_port(rule, 443):
                         sources += [*rule.get("cidrs_v4", []), *rule.get("cidrs_v6", []), *rule.get("groups", []),
                                     *rule.get("prefix_lists", [])]
-            if any(k not in e.security_groups or not e.security_groups[k].loc.line for k in lb.security_groups):
-                sources = sources or None  # a group defined outside this stack: its rules are not known
+            if unknown_rules:
+                sources = sources or None  # some rules are not known: "admits nothing on 443" cannot be said
         out.append(_item(lb, scheme=lb.scheme, listeners=lb.listeners, https_sources=sources))
     return out
 
@@ -125,17 +134,23 @@ def msk_tls(e: Estate, ctx: Any) -> list[dict]:
     return [_item(m, client_broker=m.client_broker) for m in e.msk.values()]
 
 
+def _vpc_of(e: Estate, node: Any) -> Any:
+    """The VPC of a resource from its subnets, else its security groups; Unknown when neither says."""
+    by_subnets = e.vpc_of_subnets(node.subnets)
+    if isinstance(by_subnets, str):
+        return by_subnets
+    by_groups = e.vpc_of_groups(node.security_groups)
+    if isinstance(by_groups, str):
+        return by_groups
+    return by_subnets if is_unknown(by_subnets) else (by_groups if is_unknown(by_groups) else None)
+
+
 def vpc_placement(e: Estate, ctx: Any) -> list[dict]:
     out = []
-    for c in e.clusters.values():
-        vpc = e.vpc_of_subnets(c.subnets) or e.vpc_of_groups(c.security_groups)
-        out.append(_item(c, kind="eks", vpc=vpc, peered_vpcs=e.peered_vpcs(vpc)))
-    for d in e.databases.values():
-        vpc = e.vpc_of_subnets(d.subnets) or e.vpc_of_groups(d.security_groups)
-        out.append(_item(d, kind="rds", vpc=vpc, peered_vpcs=e.peered_vpcs(vpc)))
-    for m in e.msk.values():
-        vpc = e.vpc_of_subnets(m.subnets) or e.vpc_of_groups(m.security_groups)
-        out.append(_item(m, kind="msk", vpc=vpc, peered_vpcs=e.peered_vpcs(vpc)))
+    for kind, nodes in (("eks", e.clusters), ("rds", e.databases), ("msk", e.msk)):
+        for n in nodes.values():
+            vpc = _vpc_of(e, n)
+            out.append(_item(n, kind=kind, vpc=vpc, peered_vpcs=e.peered_vpcs(vpc)))
     return out
 
 
@@ -410,7 +425,7 @@ def _tls_only_msk(ctx: Any) -> bool | None:
     clusters = [m for e in ctx.aws_estates() for m in e.msk.values()]
     if not clusters:
         return None
-    return all(str(m.client_broker or "").upper() == "TLS" for m in clusters)
+    return all(isinstance(m.client_broker, str) and m.client_broker.upper() == "TLS" for m in clusters)
 
 
 def release_values(s: Any, ctx: Any) -> list[dict]:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from asbuilt.model.facts import Unknown, is_unknown, terraform_reason
 from asbuilt.static import hcl
 from asbuilt.static.estate import (
     Bucket, Database, EksCluster, Estate, LoadBalancer, Loc, Msk, Node, NodeGroup, Peering, Repository, Role,
@@ -65,6 +66,8 @@ class TfIndex:
         self.resources: dict[str, TfRes] = {}
         self.by_base: dict[str, list[TfRes]] = {}
         self.variables: dict[str, Any] = {}  # prefix + name -> default
+        self.module_calls: dict[str, dict] = {}  # prefix + name -> {"source", "file", "line", "loaded"}
+        self.loaded_modules: set[str] = set()    # module prefixes whose resources checkov loaded
 
     def add_definitions(self, definitions: dict) -> None:
         for key, file_def in definitions.items():
@@ -78,6 +81,17 @@ class TfIndex:
                         for name, conf in named.items():
                             if isinstance(conf, dict):
                                 self.add(block, rtype, name, conf, file_path, prefix)
+            if prefix:
+                self.loaded_modules.add(prefix)
+            for entry in file_def.get("module", []) or []:
+                if not isinstance(entry, dict):
+                    continue
+                for name, body in entry.items():
+                    if isinstance(body, dict):
+                        source = hcl.unwrap(body.get("source"))
+                        self.module_calls[f"{prefix}module.{name}"] = {
+                            "name": name, "source": str(source) if source is not None else "?",
+                            "file": str(file_path), "line": _line(body)}
             for entry in file_def.get("variable", []) or []:
                 for name, body in entry.items():
                     if isinstance(body, dict) and "default" in body:
@@ -87,10 +101,19 @@ class TfIndex:
         data = "data." if block == "data" else ""
         address = f"{prefix}{data}{rtype}.{name}"
         res = TfRes(block, rtype, name, address, f"{prefix}{data}{rtype}.{_strip_index(name)}", prefix, conf,
-                    str(file_path), int(conf.get("__start_line__") or 1))
+                    str(file_path), _line(conf))
         self.resources[address] = res
         self.by_base.setdefault(res.base, []).append(res)
         return res
+
+    def missing_modules(self) -> dict[str, dict]:
+        """Module calls whose code checkov did not load (a registry/git source not on disk)."""
+        out = {}
+        for key, call in self.module_calls.items():
+            loaded = any(p.startswith(f"{key}.") or p.startswith(f"{key}[") for p in self.loaded_modules)
+            if not loaded:
+                out[key] = call
+        return out
 
     def of_type(self, *types: str) -> list[TfRes]:
         return [r for r in self.resources.values() if r.type in types and r.block == "resource"]
@@ -125,6 +148,14 @@ class TfIndex:
         return self.variables.get(prefix + name, self.variables.get(name))
 
 
+def _line(conf: Any) -> int:
+    """A block's first line; checkov gives a list of lines for blocks written with ``dynamic``."""
+    value = conf.get("__start_line__") if isinstance(conf, dict) else None
+    if isinstance(value, list):
+        value = min((v for v in value if isinstance(v, int)), default=None)
+    return value if isinstance(value, int) and value > 0 else 1
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -141,17 +172,67 @@ class TerraformModel:
     def __init__(self, index: TfIndex, name: str):
         self.ix = index
         self.estate = Estate("terraform", name)
+        self.missing = {v["name"]: v["source"] for v in index.missing_modules().values()}
+        self.estate.resolved_modules = sorted(p.rstrip(".") for p in index.loaded_modules)
+        self.estate.unresolved_modules = [
+            {"module": k, "source": v["source"], "file": display_path(v["file"]), "line": v["line"]}
+            for k, v in sorted(index.missing_modules().items())]
+
+    # -------------------------------------------------------------- known or unknown
+
+    def unknown(self, value: Any, where: Any) -> Unknown:
+        text = str(value)
+        return Unknown(terraform_reason(text, self.missing), str(where), text[:200])
+
+    def scalar(self, res: TfRes, value: Any, default: Any = None) -> Any:
+        """A literal attribute value; ``default`` (the provider's) when absent; Unknown when an
+        expression checkov could not evaluate."""
+        value = hcl.unwrap(value)
+        if value is None:
+            return default
+        if isinstance(value, (dict, list)):
+            return value
+        if not hcl.is_literal(value):
+            return self.unknown(value, res.loc)
+        return value
+
+    def text(self, res: TfRes, value: Any, default: Any = None) -> Any:
+        v = self.scalar(res, value, default)
+        return v if v is None or is_unknown(v) else _text(v)
+
+    def int(self, res: TfRes, value: Any, default: Any = None) -> Any:
+        v = self.scalar(res, value, default)
+        if v is None or is_unknown(v):
+            return v
+        n = hcl.to_int(v)
+        return n if n is not None else self.unknown(v, res.loc)
+
+    def bool(self, res: TfRes, value: Any, default: Any = None) -> Any:
+        v = self.scalar(res, value, default)
+        if v is None or is_unknown(v):
+            return v
+        b = hcl.to_bool(v)
+        return b if b is not None else self.unknown(v, res.loc)
 
     # -------------------------------------------------------------- values
 
     def keys(self, value: Any, prefix: str, kinds: tuple[str, ...] = ()) -> list[str]:
         """Keys of the resources value refers to (literal ids kept as they are)."""
-        out: list[str] = []
-        for item in hcl.as_list(value):
+        out: list = []
+        items = hcl.as_list(value)
+        if isinstance(hcl.unwrap(value), str) and not hcl.is_literal(hcl.unwrap(value)) \
+                and not self.ix.refs(value, prefix):
+            # the whole list is one expression checkov could not evaluate (var.subnet_ids, module.vpc.x)
+            return [self.unknown(hcl.unwrap(value), "")]
+        for item in items:
             if isinstance(item, str) and not hcl.REF.search(item) and hcl.is_literal(item):
                 out.append(item)
                 continue
-            for res, attr in self.ix.refs(item, prefix):
+            found = self.ix.refs(item, prefix)
+            if not found and item is not None and not isinstance(item, (dict, list)):
+                out.append(self.unknown(item, ""))
+                continue
+            for res, attr in found:
                 if kinds and res.type not in kinds:
                     continue
                 if res.type == "aws_eks_cluster" and "cluster_security_group_id" in attr:
@@ -160,7 +241,7 @@ class TerraformModel:
                     out.append(res.address)
         return list(dict.fromkeys(out))
 
-    def key(self, value: Any, prefix: str, kinds: tuple[str, ...] = ()) -> str | None:
+    def key(self, value: Any, prefix: str, kinds: tuple[str, ...] = ()) -> Any:
         found = self.keys(value, prefix, kinds)
         return found[0] if found else None
 
@@ -306,7 +387,7 @@ class TerraformModel:
         for r in ix.of_type("aws_eks_cluster"):
             vpc = hcl.get(r.conf, "vpc_config")
             e.add(e.clusters, EksCluster(
-                **self.node_kwargs(r), version=_text(hcl.get(r.conf, "version")),
+                **self.node_kwargs(r), version=self.text(r, hcl.get(r.conf, "version")),
                 subnets=self.keys(hcl.get(vpc, "subnet_ids"), r.prefix),
                 security_groups=self.keys(hcl.get(vpc, "security_group_ids"), r.prefix)))
         self._nodegroups()
@@ -315,12 +396,12 @@ class TerraformModel:
             info = hcl.get(r.conf, "broker_node_group_info")
             transit = hcl.get(r.conf, "encryption_info", "encryption_in_transit")
             e.add(e.msk, Msk(
-                **self.node_kwargs(r), version=_text(hcl.get(r.conf, "kafka_version")),
-                broker_count=hcl.to_int(hcl.get(r.conf, "number_of_broker_nodes")),
-                instance_type=_text(hcl.get(info, "instance_type")),
+                **self.node_kwargs(r), version=self.text(r, hcl.get(r.conf, "kafka_version")),
+                broker_count=self.int(r, hcl.get(r.conf, "number_of_broker_nodes")),
+                instance_type=self.text(r, hcl.get(info, "instance_type")),
                 subnets=self.keys(hcl.get(info, "client_subnets"), r.prefix),
                 security_groups=self.keys(hcl.get(info, "security_groups"), r.prefix),
-                client_broker=_text(hcl.get(transit, "client_broker")) or "TLS"))  # provider default: TLS
+                client_broker=self.text(r, hcl.get(transit, "client_broker"), default="TLS")))  # provider default
         self._load_balancers()
         self._buckets()
         for r in ix.of_type("aws_iam_openid_connect_provider"):
@@ -330,6 +411,7 @@ class TerraformModel:
             name = hcl.get(r.conf, "name")
             e.add(e.repositories, Repository(**self.node_kwargs(r), name=str(name) if hcl.is_literal(name) else None))
         self._peerings()
+        e.locate_unknowns()
         return e
 
     def _security_groups(self) -> None:
@@ -372,14 +454,35 @@ class TerraformModel:
 
     def _rule(self, where: str, protocol: Any, from_port: Any, to_port: Any, v4: Any, v6: Any, groups: list[str],
               prefix_lists: Any, prefix: str) -> dict:
-        proto = str(hcl.unwrap(protocol) if protocol is not None else "-1").lower()
+        raw = hcl.unwrap(protocol)
+        proto: Any = str(raw if raw is not None else "-1").lower()
+        if raw is not None and not hcl.is_literal(raw):
+            proto = self.unknown(raw, where)
+
+        def port(value: Any) -> Any:
+            value = hcl.unwrap(value)
+            if value is None:
+                return None
+            n = hcl.to_int(value)
+            return n if n is not None else self.unknown(value, where)
+
+        def cidrs(value: Any) -> list:
+            if isinstance(hcl.unwrap(value), str) and not hcl.is_literal(hcl.unwrap(value)) \
+                    and not self.ix.refs(value, prefix):
+                return [self.unknown(hcl.unwrap(value), where)]
+            out = []
+            for c in hcl.as_list(value):
+                text = self.render(c, prefix)
+                out.append(text if hcl.is_literal(text) and not text.startswith("<") else self.unknown(c, where))
+            return out
+
         return {
             "resource": where,
             "protocol": proto,
-            "from_port": hcl.to_int(from_port),
-            "to_port": hcl.to_int(to_port),
-            "cidrs_v4": [self.render(c, prefix) for c in hcl.as_list(v4)],
-            "cidrs_v6": [self.render(c, prefix) for c in hcl.as_list(v6)],
+            "from_port": port(from_port),
+            "to_port": port(to_port),
+            "cidrs_v4": cidrs(v4),
+            "cidrs_v6": cidrs(v6),
             "groups": groups,
             "prefix_lists": [self.render(p, prefix) for p in hcl.as_list(prefix_lists)],
         }
@@ -392,7 +495,9 @@ class TerraformModel:
             cluster_value = hcl.get(r.conf, "cluster_name")
             cluster = clusters_by_name.get(str(cluster_value)) or self.key(cluster_value, r.prefix, ("aws_eks_cluster",))
             scaling = hcl.get(r.conf, "scaling_config")
-            types = [str(t) for t in hcl.as_list(hcl.get(r.conf, "instance_types"))]
+            raw_types = hcl.get(r.conf, "instance_types")
+            types: Any = [t if is_unknown(t) else str(t)
+                          for t in (self.scalar(r, x) for x in hcl.as_list(raw_types))]
             groups: list[str] = []
             lt = hcl.get(r.conf, "launch_template")
             if lt is not None:
@@ -405,11 +510,11 @@ class TerraformModel:
                     for ni in hcl.blocks(tpl.conf, "network_interfaces"):
                         groups += self.keys(hcl.get(ni, "security_groups"), tpl.prefix)
                     if not types and hcl.get(tpl.conf, "instance_type"):
-                        types = [str(hcl.get(tpl.conf, "instance_type"))]
+                        types = [self.text(tpl, hcl.get(tpl.conf, "instance_type"))]
             e.add(e.nodegroups, NodeGroup(
                 **self.node_kwargs(r), cluster=cluster, instance_types=types,
-                min_size=hcl.to_int(hcl.get(scaling, "min_size")),
-                desired_size=hcl.to_int(hcl.get(scaling, "desired_size")),
+                min_size=self.int(r, hcl.get(scaling, "min_size")),
+                desired_size=self.int(r, hcl.get(scaling, "desired_size")),
                 subnets=self.keys(hcl.get(r.conf, "subnet_ids"), r.prefix),
                 security_groups=list(dict.fromkeys(groups))))
 
@@ -426,11 +531,11 @@ class TerraformModel:
                 group = by_name.get(str(sg_value))
             subnets = self.keys(hcl.get(group.conf, "subnet_ids"), group.prefix) if group else []
             e.add(e.databases, Database(
-                **self.node_kwargs(r), engine=_text(hcl.get(r.conf, "engine")),
-                version=_text(hcl.get(r.conf, "engine_version")),
-                instance_class=_text(hcl.get(r.conf, "instance_class")),
-                multi_az=hcl.to_bool(hcl.get(r.conf, "multi_az")) or False,
-                backup_retention_days=hcl.to_int(hcl.get(r.conf, "backup_retention_period")),
+                **self.node_kwargs(r), engine=self.text(r, hcl.get(r.conf, "engine")),
+                version=self.text(r, hcl.get(r.conf, "engine_version")),
+                instance_class=self.text(r, hcl.get(r.conf, "instance_class")),
+                multi_az=self.bool(r, hcl.get(r.conf, "multi_az"), default=False),  # provider default
+                backup_retention_days=self.int(r, hcl.get(r.conf, "backup_retention_period")),
                 security_groups=self.keys(hcl.get(r.conf, "vpc_security_group_ids"), r.prefix),
                 subnets=subnets))
 
@@ -440,10 +545,11 @@ class TerraformModel:
             subnets = self.keys(hcl.get(r.conf, "subnets"), r.prefix)
             for m in hcl.blocks(r.conf, "subnet_mapping"):
                 subnets += self.keys(hcl.get(m, "subnet_id"), r.prefix)
-            internal = hcl.to_bool(hcl.get(r.conf, "internal"))
+            internal = self.bool(r, hcl.get(r.conf, "internal"), default=False)
             e.add(e.load_balancers, LoadBalancer(
                 **self.node_kwargs(r), lb_type=str(hcl.get(r.conf, "load_balancer_type") or "application"),
-                scheme="internal" if internal else "internet-facing", subnets=subnets,
+                scheme=internal if is_unknown(internal) else ("internal" if internal else "internet-facing"),
+                subnets=subnets,
                 security_groups=self.keys(hcl.get(r.conf, "security_groups"), r.prefix)))
         for r in ix.of_type("aws_lb_listener", "aws_alb_listener"):
             for lb in self.keys(hcl.get(r.conf, "load_balancer_arn"), r.prefix, ("aws_lb", "aws_alb")):
@@ -452,12 +558,13 @@ class TerraformModel:
                 actions = hcl.blocks(r.conf, "default_action")
                 first = actions[0] if actions else {}
                 redirect = hcl.get(first, "redirect")
+                protocol = self.text(r, hcl.get(r.conf, "protocol"), default="HTTP")
                 e.load_balancers[lb].listeners.append({
                     "resource": str(r.loc),
-                    "port": hcl.to_int(hcl.get(r.conf, "port")),
-                    "protocol": str(hcl.get(r.conf, "protocol") or "HTTP").upper(),
-                    "action": _text(hcl.get(first, "type")),
-                    "redirect_protocol": _text(hcl.get(redirect, "protocol")) if redirect else None,
+                    "port": self.int(r, hcl.get(r.conf, "port")),
+                    "protocol": protocol if is_unknown(protocol) else protocol.upper(),
+                    "action": self.text(r, hcl.get(first, "type")),
+                    "redirect_protocol": self.text(r, hcl.get(redirect, "protocol")) if redirect else None,
                 })
 
     def _buckets(self) -> None:
@@ -471,7 +578,7 @@ class TerraformModel:
                 b.versioning = "Enabled" if hcl.to_bool(hcl.get(legacy, "enabled")) else "Suspended"
             sse = hcl.get(r.conf, "server_side_encryption_configuration", "rule", "apply_server_side_encryption_by_default")
             if sse is not None:
-                b.sse = _text(hcl.get(sse, "sse_algorithm"))
+                b.sse = self.text(r, hcl.get(sse, "sse_algorithm"))
                 b.kms_key = self._key_ref(hcl.get(sse, "kms_master_key_id"), r.prefix)
             e.add(e.buckets, b)
             by_name[name] = b.key
@@ -487,13 +594,13 @@ class TerraformModel:
         for r in ix.of_type("aws_s3_bucket_versioning"):
             b = target(r)
             if b:
-                b.versioning = _text(hcl.get(r.conf, "versioning_configuration", "status"))
+                b.versioning = self.text(r, hcl.get(r.conf, "versioning_configuration", "status"))
                 b.versioning_loc = r.loc
         for r in ix.of_type("aws_s3_bucket_server_side_encryption_configuration"):
             b = target(r)
             if b:
                 sse = hcl.get(r.conf, "rule", "apply_server_side_encryption_by_default")
-                b.sse = _text(hcl.get(sse, "sse_algorithm"))
+                b.sse = self.text(r, hcl.get(sse, "sse_algorithm"))
                 b.kms_key = self._key_ref(hcl.get(sse, "kms_master_key_id"), r.prefix)
                 b.encryption_loc = r.loc
         for r in ix.of_type("aws_s3_bucket_public_access_block"):

@@ -1,0 +1,314 @@
+"""One pipeline for `asbuilt run`, `asbuilt run --static-only` and `asbuilt static`.
+
+    select → read + evaluate (static scan, live scenarios) → the suite's SUITE-01/02
+    → combine (one result per control) → waivers → SUITE-03 → drift → write every report → exit
+
+Each step runs once, in that order. SUITE-03 (no secret in any report) is judged on the reports
+as they will be written: they are rendered into a staging folder first, scanned there together
+with the files the reading steps already wrote (cucumber.json, results.sarif), and only then
+written to the report folder. Drift against a baseline is computed after the suite's own
+controls are decided, so two identical runs do not drift.
+
+A run that examined nothing (no static input and no live part) is not a pass: exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asbuilt.catalogue import Catalogue, Profile, load_catalogue
+from asbuilt.errors import RunError
+from asbuilt.report.results import (
+    ControlResult, Selection, combine, counts, exit_code, run_info, utc_now, write_junit, write_results_json,
+)
+from asbuilt.rules import Verdict
+
+LIVE_ONLY = "live only; this run had no live target"
+SUITE_LIVE = ("SUITE-01", "SUITE-02")
+
+
+@dataclass
+class Request:
+    """What one run is asked to do."""
+
+    label: str                      # the target file, or the scanned paths, as results.json names it
+    profile: Profile
+    report_dir: Path
+    selection: Selection
+    target: Any = None              # asbuilt.target.Target, for `run`
+    target_path: Path | None = None
+    static_inputs: Any = None       # asbuilt.static.engine.Inputs, for `static PATH...` (else the target's)
+    builtins: bool = False          # --with-checkov-builtins
+    allow_mutating: bool = False
+    pytest_args: list[str] = field(default_factory=list)
+    waivers_path: Path | None = None
+    baseline_path: Path | None = None
+    workers: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    verdicts: list[Verdict] = field(default_factory=list)
+    implemented: dict[str, set[str]] = field(default_factory=dict)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    examined: bool = False
+    builtin_findings: list[dict] | None = None
+    live_ran: bool = False
+
+
+def implemented_controls() -> dict[str, set[str]]:
+    """Control ID -> the sources ("live", "static") that have a scenario or a check."""
+    from asbuilt import static as static_engine
+    from asbuilt import suite_controls
+    from asbuilt.suite import live_coverage
+
+    out: dict[str, set[str]] = {}
+    for cid in live_coverage():
+        out.setdefault(cid, set()).add("live")
+    for cid in static_engine.covered_controls():
+        out.setdefault(cid, set()).add("static")
+    for cid in suite_controls.COVERED:
+        out.setdefault(cid, set()).add("live")
+    return out
+
+
+def execute(req: Request) -> int:
+    started = utc_now()
+    catalogue = load_catalogue()
+    from asbuilt.report.results import load_results_json
+    from asbuilt.waivers import load_waivers
+
+    # Bad waiver or baseline files are input errors before anything runs.
+    waivers = load_waivers(req.waivers_path) if req.waivers_path is not None else None
+    baseline = load_results_json(req.baseline_path) if req.baseline_path is not None else None
+    req.report_dir.mkdir(parents=True, exist_ok=True)
+
+    out = Outcome(implemented=implemented_controls(), extra=dict(req.extra))
+    _read_static(req, out)
+    _read_live(req, catalogue, out)
+    if not out.examined:
+        raise RunError(f"{req.label}: nothing to examine: the target names no static input and no live part "
+                       "(aws, kubernetes, kafka, postgres) for the selected checks")
+
+    from asbuilt import secrets_guard
+
+    # SUITE-03, first layer: nothing secret leaves this process in a verdict.
+    secret_values = secrets_guard.known_secrets(req.target) if req.target is not None else []
+    redactions = secrets_guard.redact_verdicts(out.verdicts, secret_values)
+
+    results = combine(catalogue, req.profile, out.verdicts, req.selection, out.implemented)
+    _live_only_skipped(results, catalogue, out.live_ran)
+    run_doc = run_info(req.label, req.profile, started, **_run_fields(req, out))
+    if waivers is not None:
+        from asbuilt.waivers import apply_waivers
+
+        run_doc["waivers_file"] = str(req.waivers_path)
+        run_doc["waivers"] = apply_waivers(results, waivers, req.profile.name)
+
+    _decide_suite_03(req, catalogue, run_doc, results, secret_values, redactions)
+
+    drift = None
+    if baseline is not None:
+        from asbuilt.report import drift as drift_mod
+
+        current = json.loads(json.dumps(
+            {"run": {**run_doc, "counts": counts(results)}, "controls": [asdict(r) for r in results]}, default=str))
+        drift = drift_mod.compare(baseline, current, str(req.baseline_path), str(req.report_dir / "results.json"))
+        run_doc["drift"] = {"baseline": str(req.baseline_path), "baseline_started": drift.baseline.get("started"),
+                            "drift": drift.drift, "counts": drift.summary_counts()}
+    _write_reports(req.report_dir, run_doc, results, drift, out.builtin_findings)
+
+    code = exit_code(results, req.selection.strict)
+    if code == 0 and drift is not None and drift.drift:
+        code = 3
+    print_summary(results, req.profile, code, req.report_dir, run_doc)
+    for w in run_doc.get("waivers") or []:
+        if w["state"] != "active":
+            print(f"  waiver {w['control']} ({w['approver']}, expires {w['expires']}): {w['state']}: {w['note']}")
+    if out.builtin_findings is not None:
+        print(f"  checkov built-in checks: {len(out.builtin_findings)} finding(s) listed as extra_findings "
+              "(not reference-architecture controls; they do not change the exit code)")
+    if drift is not None:
+        from asbuilt.report.drift import text_summary
+
+        print(text_summary(drift))
+        print(f"  drift report: {req.report_dir / 'drift.md'}")
+    return code
+
+
+# --------------------------------------------------------------------------- read + evaluate
+
+
+def _read_static(req: Request, out: Outcome) -> None:
+    if not req.selection.static:
+        return
+    from asbuilt import static as static_engine
+    from asbuilt.static.engine import Scan, discover_target
+
+    inputs = req.static_inputs
+    if inputs is None and req.target is not None:
+        inputs = discover_target(req.target)
+    if inputs is None or inputs.empty():
+        if req.static_inputs is not None:
+            raise RunError("nothing to scan: no Terraform, CloudFormation, manifest, Helm chart, compose file, "
+                           "Gradle build or bundle zip found")
+        return
+    result = Scan(inputs, req.profile, req.selection.control_ids, req.builtins).run()
+    static_engine.write_sarif(result, req.profile, req.report_dir)
+    out.verdicts += result.verdicts
+    out.examined = True
+    out.coverage["static"] = result.coverage
+    out.extra.update(static_inputs=result.inputs, static_seconds=round(result.seconds, 2), notes=result.notes)
+    if req.builtins:
+        out.extra["checkov_builtins"] = True
+        out.builtin_findings = result.builtin_findings
+
+
+def _read_live(req: Request, catalogue: Catalogue, out: Outcome) -> None:
+    if not req.selection.live or req.target is None:
+        (req.report_dir / "cucumber.json").write_text("[]\n")
+        return
+    t = req.target
+    if not any(getattr(t, part, None) is not None for part in ("aws", "kubernetes", "kafka", "postgres")):
+        (req.report_dir / "cucumber.json").write_text("[]\n")
+        return
+    from asbuilt import suite_controls
+    from asbuilt.runner import _run_live
+
+    verdicts, aws_calls, calls_by_kind = _run_live(req.target_path, t, req.profile, catalogue, req.selection,
+                                                   req.report_dir, req.allow_mutating, req.pytest_args)
+    out.verdicts += verdicts
+    out.verdicts += suite_controls.run_verdicts(calls_by_kind)
+    out.extra["aws_api_calls"] = sum(aws_calls.values())
+    out.extra["aws_api_calls_by_operation"] = dict(sorted(aws_calls.items()))
+    out.coverage["live"] = {"aws_api_calls_by_operation": dict(sorted(aws_calls.items()))}
+    out.examined = True
+    out.live_ran = True
+
+
+def _live_only_skipped(results: list[ControlResult], catalogue: Catalogue, live_ran: bool) -> None:
+    """A live-only control (and SUITE-01/02, which judge live calls) in a run without a live part
+    is skipped with that reason, never pending."""
+    if live_ran:
+        return
+    for r in results:
+        control = catalogue.get(r.id)
+        live_only = r.id in SUITE_LIVE or (list(control.where) == ["live"])
+        if live_only and r.status in ("pending", "skipped") and not r.message.startswith("not selected"):
+            r.status, r.source, r.message = "skipped", "none", LIVE_ONLY
+
+
+def _run_fields(req: Request, out: Outcome) -> dict[str, Any]:
+    sel = req.selection
+    mode = "live+static" if out.live_ran and sel.static else ("live" if out.live_ran else "static")
+    fields: dict[str, Any] = dict(out.extra)
+    if req.target is not None:
+        fields["target_name"] = req.target.name
+    fields.update(mode=mode, selected_controls=sorted(sel.control_ids) if sel.control_ids else "all",
+                  strict=sel.strict, coverage=out.coverage)
+    from asbuilt.runner import source_verdicts
+
+    fields["source_verdicts"] = source_verdicts(out.verdicts)
+    if req.workers:
+        fields["workers"] = req.workers
+    return fields
+
+
+# --------------------------------------------------------------------------- SUITE-03 and writing
+
+
+def _decide_suite_03(req: Request, catalogue: Catalogue, run_doc: dict, results: list[ControlResult],
+                     secret_values: list[str], redactions: int) -> None:
+    """Render every report into a staging folder, scan it with the files already written, and
+    record SUITE-03 before anything is written for good."""
+    from asbuilt import suite_controls
+
+    if not req.selection.selects(catalogue.get("SUITE-03")):
+        return
+    with tempfile.TemporaryDirectory(prefix="asbuilt-staging-") as tmp:
+        staging = Path(tmp)
+        for name in ("cucumber.json", "results.sarif"):
+            if (req.report_dir / name).exists():
+                shutil.copy2(req.report_dir / name, staging / name)
+        _write_reports(staging, run_doc, results, None, None)
+        verdict = suite_controls.scan_reports(staging, secret_values, redactions)
+        for name in ("cucumber.json", "results.sarif"):  # scrubbed copies replace what was written
+            if (staging / name).exists():
+                shutil.copy2(staging / name, req.report_dir / name)
+    for r in results:
+        if r.id == "SUITE-03":
+            r.status, r.source, r.message = verdict.status, "live", verdict.message
+            r.evidence = [{"source": "live", **e} for e in verdict.evidence]
+            r.findings = [{**f.to_json(), "source": "live"} for f in verdict.findings]
+
+
+def _write_reports(report_dir: Path, run_doc: dict, results: list[ControlResult], drift: Any,
+                   builtin_findings: list[dict] | None) -> None:
+    from asbuilt.report.html import write_html
+    from asbuilt.report.results import load_results_json
+
+    write_results_json(report_dir / "results.json", run_doc, results)
+    if builtin_findings is not None:
+        path = report_dir / "results.json"
+        doc = json.loads(path.read_text())
+        doc["extra_findings"] = builtin_findings
+        path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    write_junit(report_dir / "junit.xml", run_doc, results)
+    write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html", report_dir / "results.json")
+    if drift is not None:
+        from asbuilt.report import drift as drift_mod
+
+        drift_mod.write_files(drift, report_dir / "drift.md", report_dir / "drift.json")
+
+
+# --------------------------------------------------------------------------- console
+
+
+_ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "error": "ERROR",
+         "skipped": "skipped", "pending": "pending"}
+
+
+def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path,
+                  run_doc: dict | None = None) -> None:
+    out = sys.stdout
+    print("", file=out)
+    print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
+    for r in results:
+        if r.status in ("skipped",) and r.message.startswith("not selected"):
+            continue
+        msg = r.message if len(r.message) <= 110 else r.message[:107] + "..."
+        print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
+    c = counts(results)
+    summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
+    verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
+               3: "DRIFT against the baseline"}.get(code, f"exit {code}")
+    if code == 0 and c["pending"]:
+        verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
+    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
+          f"(sign-off: {report_dir / 'report.html'})", file=out)
+    for note in _coverage_notes((run_doc or {}).get("coverage") or {}):
+        print(f"  coverage: {note}", file=out)
+    for o in profile.overrides:
+        print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)
+
+
+def _coverage_notes(coverage: dict) -> list[str]:
+    st = coverage.get("static") or {}
+    notes = []
+    if st:
+        notes.append(f"read {st.get('files_read', 0)} file(s), {sum((st.get('resources') or {}).values())} "
+                     f"resource(s) in {len(st.get('stacks') or [])} stack(s)")
+    for m in st.get("modules_unresolved") or []:
+        notes.append(f"module {m['module']} ({m['source']}) at {m['file']}:{m['line']} is not on disk: "
+                     "what it creates is unknown (a plan file decides it)")
+    for f in st.get("not_read") or []:
+        notes.append(f"not read: {f}")
+    return notes
