@@ -35,14 +35,20 @@ def _write_sarif(result, profile: Profile, report_dir: Path) -> None:
     write_sarif(report_dir / "results.sarif", result, profile)
 
 
-def scan_target(target: Target, profile: Profile, selection: Selection, report_dir: Path) -> list[Verdict]:
-    """Static verdicts for a target's ``static`` section (nothing when it names no path)."""
-    from asbuilt.static.engine import Scan, discover_target
+def scan_target(target: Target, profile: Profile, selection: Selection, report_dir: Path,
+                deadline: float | None = None) -> list[Verdict]:
+    """Static verdicts for a target's ``static`` section (nothing when it names no path).
+    When ``deadline`` (time.time()) passes mid-scan, every selected static control is ``error``."""
+    from asbuilt.static.engine import DeadlineReached, Scan, discover_target
 
     inputs = discover_target(target)
     if inputs.empty():
         return []
-    result = Scan(inputs, profile, selection.control_ids).run()
+    scan = Scan(inputs, profile, selection.control_ids, deadline=deadline)
+    try:
+        result = scan.run()
+    except DeadlineReached as exc:
+        return [Verdict(c, "error", f"{exc}: not checked", [], "static") for c in sorted(scan.controls)]
     _write_sarif(result, profile, report_dir)
     return result.verdicts
 
