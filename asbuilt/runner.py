@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,12 @@ def run(
     waivers_path: Path | None = None,
     baseline_path: Path | None = None,
     workers: str | None = None,
+    timeout: float | None = None,
 ) -> int:
     started = utc_now()
+    # The whole run's deadline (--timeout): checked between static stacks and before each scenario;
+    # what is not reached by then is `error` ("run deadline reached") and the run exits 2.
+    deadline = time.time() + timeout if timeout else None
     target_path = resolve_target_path(target_arg)
     target = load_target(target_path)
     catalogue = load_catalogue()
@@ -79,7 +84,7 @@ def run(
     waivers = load_waivers(waivers_path) if waivers_path is not None else None
     baseline = load_results_json(baseline_path) if baseline_path is not None else None
     selection = Selection(select_controls(catalogue, profile, control_ids), live=live, static=static, strict=strict)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    prepare_report_dir(report_dir, keep=("drift.md", "drift.json") if baseline is not None else ())
 
     verdicts: list[Verdict] = []
     implemented: dict[str, set[str]] = {}
@@ -94,7 +99,7 @@ def run(
 
     extra: dict = {}
     if static:
-        verdicts += static_engine.scan_target(target, profile, selection, report_dir)
+        verdicts += static_engine.scan_target(target, profile, selection, report_dir, deadline)
     aws_calls: dict[str, int] = {}
     from asbuilt import secrets_guard, suite_controls
 
@@ -102,7 +107,7 @@ def run(
         implemented.setdefault(cid, set()).add("live")
     if live:
         live_verdicts, aws_calls, calls_by_kind = _run_live(target_path, target, profile, catalogue, selection,
-                                                            report_dir, allow_mutating, pytest_args or [])
+                                                            report_dir, allow_mutating, pytest_args or [], deadline)
         verdicts += live_verdicts
         extra["aws_api_calls"] = sum(aws_calls.values())
         extra["aws_api_calls_by_operation"] = dict(sorted(aws_calls.items()))
@@ -113,10 +118,17 @@ def run(
     secret_values = secrets_guard.known_secrets(target)
     redactions = secrets_guard.redact_verdicts(verdicts, secret_values)
 
+    deadline_hit = any(v.status == "error" and v.message.startswith(DEADLINE_MESSAGE) for v in verdicts)
     results = combine(catalogue, profile, verdicts, selection, implemented)
     if waivers is not None:
         extra["waivers_file"] = str(waivers_path)
         extra["waivers"] = apply_waivers(results, waivers, profile.name)
+    if deadline_hit:
+        extra["deadline"] = {"timeout_seconds": timeout, "reached": True}
+    if live:  # cucumber.json says what results.json says (skipped/pending/error are not passed scenarios)
+        from asbuilt.report.cucumber import rewrite
+
+        rewrite(report_dir / "cucumber.json", results)
     extra["source_verdicts"] = source_verdicts(verdicts)
     if workers:
         extra["workers"] = workers
@@ -153,16 +165,44 @@ def run(
     code = exit_code(results, strict)
     if code == 0 and drift is not None and drift.drift:
         code = 3
+    if deadline_hit:
+        code = 2
     print_summary(results, profile, code, report_dir)
+    if deadline_hit:
+        print(f"  run deadline reached (--timeout {timeout:g} s): the controls not reached are `error`")
     for w in extra.get("waivers") or []:
         if w["state"] != "active":
             print(f"  waiver {w['control']} ({w['approver']}, expires {w['expires']}): {w['state']}: {w['note']}")
     if drift is not None:
         from asbuilt.report.drift import text_summary
 
-        print(text_summary(drift))
+        from asbuilt.safeio import clean
+
+        print(clean(text_summary(drift)))
         print(f"  drift report: {report_dir / 'drift.md'}")
     return code
+
+
+DEADLINE_MESSAGE = "run deadline reached"
+# Files a run writes only sometimes: removed first, so an earlier run's never pass for this one's.
+STALE_REPORTS = ("drift.md", "drift.json", "results.sarif")
+
+
+def prepare_report_dir(report_dir: Path, keep: tuple[str, ...] = ()) -> None:
+    """Create the report folder (a file in its place is one line, exit 2) and remove the reports of an
+    earlier run that this run may not write (results.sarif when no static scan runs, drift.* without
+    --baseline); the ones it does write are written again."""
+    report_dir = Path(report_dir)
+    if report_dir.exists() and not report_dir.is_dir():
+        raise InputError(f"--report-dir {report_dir}: exists and is not a directory")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--report-dir {report_dir}: cannot create it: {exc.strerror or exc}") from None
+    for name in STALE_REPORTS:
+        stale = report_dir / name
+        if name not in keep and (stale.is_file() or stale.is_symlink()):
+            stale.unlink()
 
 
 def source_verdicts(verdicts: list[Verdict]) -> dict[str, list[dict[str, Any]]]:
@@ -183,12 +223,13 @@ def _marker_expr(catalogue: Catalogue, profile: Profile, selection: Selection) -
 
 
 def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Catalogue, selection: Selection,
-              report_dir: Path, allow_mutating: bool, pytest_args: list[str]) -> tuple[list[Verdict], dict[str, int]]:
+              report_dir: Path, allow_mutating: bool, pytest_args: list[str],
+              deadline: float | None = None) -> tuple[list[Verdict], dict[str, int]]:
     import pytest
 
     from asbuilt.suite import ROOT, SCENARIO_MODULE
 
-    if target.aws is not None:
+    if target.aws is not None and not (deadline is not None and time.time() >= deadline):
         _preflight_aws(target)
     with tempfile.TemporaryDirectory(prefix="asbuilt-") as tmp:
         out = Path(tmp) / "verdicts.json"
@@ -205,6 +246,7 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
             "-m", _marker_expr(catalogue, profile, selection),
             "-W", "ignore::DeprecationWarning",
             *(["--asbuilt-allow-mutating"] if allow_mutating else []),
+            *([f"--asbuilt-deadline={deadline}"] if deadline is not None else []),
             *pytest_args,
         ]
         print(f"asbuilt: live scenarios against {target.name} (profile {profile.name})", flush=True)
@@ -241,21 +283,24 @@ _ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "er
 
 
 def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path) -> None:
+    from asbuilt.safeio import clean
+
     out = sys.stdout
     print("", file=out)
     print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
     for r in results:
         if r.status in ("skipped",) and r.message.startswith("not selected"):
             continue
-        msg = r.message if len(r.message) <= 110 else r.message[:107] + "..."
-        print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
+        text = clean(r.message, keep_newlines=False)  # no raw escape sequence reaches the terminal
+        msg = text if len(text) <= 110 else text[:107] + "..."
+        print(f"{clean(r.id):<12} {r.severity:<6} {_ICON.get(r.status, r.status):<8} {r.source:<7} {msg}", file=out)
     c = counts(results)
     summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
     verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
                3: "DRIFT against the baseline"}.get(code, f"exit {code}")
     if code == 0 and c["pending"]:
         verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
-          f"(sign-off: {report_dir / 'report.html'})", file=out)
+    print(clean(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
+                f"(sign-off: {report_dir / 'report.html'})"), file=out)
     for o in profile.overrides:
         print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)

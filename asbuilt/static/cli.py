@@ -20,7 +20,7 @@ from asbuilt.report.results import Selection, combine, exit_code, run_info, utc_
 
 def cmd_static(args: argparse.Namespace) -> int:
     from asbuilt import static
-    from asbuilt.runner import print_summary, select_controls
+    from asbuilt.runner import prepare_report_dir, print_summary, select_controls
 
     started = utc_now()
     catalogue = load_catalogue()
@@ -29,7 +29,7 @@ def cmd_static(args: argparse.Namespace) -> int:
     chosen = select_controls(catalogue, profile, getattr(args, "controls", None) or None)
     selection = Selection(chosen, live=False, static=True, strict=bool(getattr(args, "strict", False)))
     builtins = bool(getattr(args, "with_checkov_builtins", False))
-    report_dir.mkdir(parents=True, exist_ok=True)
+    prepare_report_dir(report_dir, keep=("results.sarif",))  # no drift.* from an earlier run
     result = static.scan(list(args.paths), profile, list(args.values or []), report_dir, builtins=builtins,
                          controls=chosen)
     from asbuilt.suite import live_coverage
