@@ -259,7 +259,7 @@ def _tamper(path: Path, out: Path, change) -> Path:
 @pytest.mark.parametrize("case, words", [
     ("made-up", ("controls[0].status", "expected one of pass, fail")),
     ("upper", ("controls[0].status",)),
-    ("empty", ("run: missing",)),
+    ("empty", ("controls[0]: missing",)),
     ("source", ("controls[0].source", "live, static, both, none")),
     ("no-evidence", ("controls[0]: missing 'evidence'",)),
 ])

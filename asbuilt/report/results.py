@@ -179,7 +179,9 @@ def _schema_problem(doc: Any) -> str | None:
 
     schema = json.loads(SCHEMA_FILE.read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    # the controls first (they are what a report signs), then the run; shallow before deep
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (
+        list(e.absolute_path)[:1] != ["controls"], len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
         return None
     err = errors[0]
