@@ -277,8 +277,13 @@ def _link_problem(info: zipfile.ZipInfo) -> str | None:
 
 
 def _local_header_end(f: BinaryIO, offset: int) -> int | None:
-    f.seek(offset)
-    head = f.read(30)
+    if offset < 0:  # a central directory whose offsets point outside the file (corrupt zip)
+        return None
+    try:
+        f.seek(offset)
+        head = f.read(30)
+    except (OSError, ValueError, OverflowError):
+        return None
     if len(head) < 30 or head[:4] != _LOCAL_HEADER:
         return None
     n, e = struct.unpack("<HH", head[26:30])
@@ -694,6 +699,7 @@ def build(src_dir: str | os.PathLike, out_zip: str | os.PathLike, limits: Limits
     files.sort(key=lambda nf: nf[0].encode("utf-8"))
     if not out.parent.is_dir():
         raise InputError(f"{out.parent}: no such directory for the output")
+    _check_output(out)
 
     fd, tmp_name = tempfile.mkstemp(prefix=".bundle-", suffix=".zip.tmp", dir=out.parent)
     tmp = Path(tmp_name)
@@ -722,6 +728,23 @@ def build(src_dir: str | os.PathLike, out_zip: str | os.PathLike, limits: Limits
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return BuildResult(out, digest.hexdigest(), out.stat().st_size, result.entries, skipped)
+
+
+def _check_output(out: Path) -> None:
+    """The output is a new path or a regular file (replaced by rename): never a device such as
+    /dev/full, a FIFO or a directory."""
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the bundle there ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"-o {out}: is a directory; give the path of the zip to write")
+    if stat.S_ISLNK(st.st_mode):
+        raise InputError(f"-o {out}: is a symbolic link; give a regular file or a new path")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"-o {out}: not a regular file (a device, FIFO or socket); give a regular file or a new path")
 
 
 def file_sha256(path: str | os.PathLike) -> str:

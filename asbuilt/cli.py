@@ -21,6 +21,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"asbuilt: error: {message} (see `{self.prog} --help`)\n")
 
 
+DEFAULT_TIMEOUT = 1800.0
+
+
+def _workers(value: str) -> str:
+    """-n: checked before anything runs (pytest would print its usage after the static phase)."""
+    if value in ("auto", "logical") or (value.isdigit() and int(value) <= 256):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a number of workers (0-256), auto or logical, got {value[:20]!r}")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value[:20]!r}") from None
+    if not 0 < seconds <= 7 * 24 * 3600 or seconds != seconds:
+        raise argparse.ArgumentTypeError("expected a number of seconds between 0 and 604800")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asbuilt", description="Check what was built against the reference architecture.")
     p.add_argument("--version", action="version", version=f"asbuilt {__version__}")
@@ -45,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--baseline", type=Path,
                    help="results.json of an earlier run: writes drift.md/drift.json; exit 3 on drift "
                         "(when nothing failed: 1 and 2 take precedence)")
-    r.add_argument("-n", dest="workers", help="parallel workers (pytest-xdist), e.g. auto")
+    r.add_argument("-n", dest="workers", type=_workers, help="parallel workers (pytest-xdist): a number, auto or logical")
+    r.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"deadline of the whole run (default {DEFAULT_TIMEOUT:g}): what is not checked by then is "
+                        "`error` (run deadline reached) and the run exits 2")
 
     s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles")
     s.add_argument("paths", nargs="+", type=Path)
@@ -122,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         live=not args.static_only, static=not args.live_only, strict=args.strict,
         allow_mutating=args.allow_mutating, pytest_args=pytest_args,
         waivers_path=args.waivers, baseline_path=args.baseline, workers=args.workers,
+        timeout=args.timeout,
     )
 
 
@@ -139,7 +163,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
         drift.write_files(report, args.markdown, args.json)
     except OSError as exc:
         raise InputError(f"cannot write the drift report: {exc.strerror or exc}: {exc.filename}") from None
-    print(drift.text_summary(report))
+    from asbuilt.safeio import clean
+
+    print(clean(drift.text_summary(report)))
     return 3 if report.drift else 0
 
 
@@ -210,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
             return _not_yet(f"`asbuilt {args.command}`")
         return handler(args)
     except (InputError, RunError) as exc:
-        print(f"asbuilt: error: {exc}", file=sys.stderr)
+        from asbuilt.safeio import clean
+
+        print(clean(f"asbuilt: error: {exc}", keep_newlines=False), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # `asbuilt controls | head`: the reader went away, not an error
         return 0
@@ -220,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal defect: still one line, unless debugging
         if os.environ.get("ASBUILT_DEBUG"):
             raise
-        print(f"asbuilt: internal error: {type(exc).__name__}: {exc} (ASBUILT_DEBUG=1 for details)", file=sys.stderr)
+        from asbuilt.safeio import clean
+
+        print(clean(f"asbuilt: internal error: {type(exc).__name__}: {exc} (ASBUILT_DEBUG=1 for details)",
+                    keep_newlines=False), file=sys.stderr)
         return 2
 
 

@@ -18,6 +18,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Request:
     waivers_path: Path | None = None
     baseline_path: Path | None = None
     workers: str | None = None
+    timeout: float | None = None    # --timeout: the whole run's deadline, in seconds
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,11 +91,16 @@ def execute(req: Request) -> int:
     # Bad waiver or baseline files are input errors before anything runs.
     waivers = load_waivers(req.waivers_path) if req.waivers_path is not None else None
     baseline = load_results_json(req.baseline_path) if req.baseline_path is not None else None
-    req.report_dir.mkdir(parents=True, exist_ok=True)
+    from asbuilt.runner import DEADLINE_MESSAGE, prepare_report_dir
+
+    prepare_report_dir(req.report_dir, keep=("drift.md", "drift.json") if baseline is not None else ())
+    # The whole run's deadline (--timeout): checked between static stacks and before each scenario;
+    # what is not reached by then is `error` ("run deadline reached") and the run exits 2.
+    deadline = time.time() + req.timeout if req.timeout else None
 
     out = Outcome(implemented=implemented_controls(), extra=dict(req.extra))
-    _read_static(req, out)
-    _read_live(req, catalogue, out)
+    _read_static(req, out, deadline)
+    _read_live(req, catalogue, out, deadline)
     if not out.examined:
         raise RunError(f"{req.label}: nothing to examine: the target names no static input and no live part "
                        "(aws, kubernetes, kafka, postgres) for the selected checks")
@@ -104,9 +111,16 @@ def execute(req: Request) -> int:
     secret_values = secrets_guard.known_secrets(req.target) if req.target is not None else []
     redactions = secrets_guard.redact_verdicts(out.verdicts, secret_values)
 
+    deadline_hit = any(v.status == "error" and v.message.startswith(DEADLINE_MESSAGE) for v in out.verdicts)
     results = combine(catalogue, req.profile, out.verdicts, req.selection, out.implemented)
     _live_only_skipped(results, catalogue, out.live_ran)
+    if out.live_ran:  # cucumber.json says what results.json says (skipped/pending/error are not passed scenarios)
+        from asbuilt.report.cucumber import rewrite
+
+        rewrite(req.report_dir / "cucumber.json", results)
     run_doc = run_info(req.label, req.profile, started, **_run_fields(req, out))
+    if deadline_hit:
+        run_doc["deadline"] = {"timeout_seconds": req.timeout, "reached": True}
     if waivers is not None:
         from asbuilt.waivers import apply_waivers
 
@@ -129,7 +143,11 @@ def execute(req: Request) -> int:
     code = exit_code(results, req.selection.strict)
     if code == 0 and drift is not None and drift.drift:
         code = 3
+    if deadline_hit:
+        code = 2
     print_summary(results, req.profile, code, req.report_dir, run_doc)
+    if deadline_hit:
+        print(f"  run deadline reached (--timeout {req.timeout:g} s): the controls not reached are `error`")
     for w in run_doc.get("waivers") or []:
         if w["state"] != "active":
             print(f"  waiver {w['control']} ({w['approver']}, expires {w['expires']}): {w['state']}: {w['note']}")
@@ -138,8 +156,9 @@ def execute(req: Request) -> int:
               "(not reference-architecture controls; they do not change the exit code)")
     if drift is not None:
         from asbuilt.report.drift import text_summary
+        from asbuilt.safeio import clean
 
-        print(text_summary(drift))
+        print(clean(text_summary(drift)))
         print(f"  drift report: {req.report_dir / 'drift.md'}")
     return code
 
@@ -147,11 +166,11 @@ def execute(req: Request) -> int:
 # --------------------------------------------------------------------------- read + evaluate
 
 
-def _read_static(req: Request, out: Outcome) -> None:
+def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> None:
     if not req.selection.static:
         return
     from asbuilt import static as static_engine
-    from asbuilt.static.engine import Scan, discover_target
+    from asbuilt.static.engine import DeadlineReached, Scan, discover_target
 
     inputs = req.static_inputs
     if inputs is None and req.target is not None:
@@ -161,7 +180,13 @@ def _read_static(req: Request, out: Outcome) -> None:
             raise RunError("nothing to scan: no Terraform, CloudFormation, manifest, Helm chart, compose file, "
                            "Gradle build or bundle zip found")
         return
-    result = Scan(inputs, req.profile, req.selection.control_ids, req.builtins).run()
+    scan = Scan(inputs, req.profile, req.selection.control_ids, req.builtins, deadline=deadline)
+    try:
+        result = scan.run()
+    except DeadlineReached as exc:
+        out.verdicts += [Verdict(c, "error", f"{exc}: not checked", [], "static") for c in sorted(scan.controls)]
+        out.examined = True
+        return
     static_engine.write_sarif(result, req.profile, req.report_dir)
     out.verdicts += result.verdicts
     out.examined = True
@@ -172,7 +197,7 @@ def _read_static(req: Request, out: Outcome) -> None:
         out.builtin_findings = result.builtin_findings
 
 
-def _read_live(req: Request, catalogue: Catalogue, out: Outcome) -> None:
+def _read_live(req: Request, catalogue: Catalogue, out: Outcome, deadline: float | None = None) -> None:
     if not req.selection.live or req.target is None:
         (req.report_dir / "cucumber.json").write_text("[]\n")
         return
@@ -184,7 +209,7 @@ def _read_live(req: Request, catalogue: Catalogue, out: Outcome) -> None:
     from asbuilt.runner import _run_live
 
     verdicts, aws_calls, calls_by_kind = _run_live(req.target_path, t, req.profile, catalogue, req.selection,
-                                                   req.report_dir, req.allow_mutating, req.pytest_args)
+                                                   req.report_dir, req.allow_mutating, req.pytest_args, deadline)
     out.verdicts += verdicts
     out.verdicts += suite_controls.run_verdicts(calls_by_kind)
     out.extra["aws_api_calls"] = sum(aws_calls.values())
@@ -278,24 +303,27 @@ _ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "er
 
 def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path,
                   run_doc: dict | None = None) -> None:
+    from asbuilt.safeio import clean
+
     out = sys.stdout
     print("", file=out)
     print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
     for r in results:
         if r.status in ("skipped",) and r.message.startswith("not selected"):
             continue
-        msg = r.message if len(r.message) <= 110 else r.message[:107] + "..."
-        print(f"{r.id:<12} {r.severity:<6} {_ICON[r.status]:<8} {r.source:<7} {msg}", file=out)
+        text = clean(r.message, keep_newlines=False)  # no raw escape sequence reaches the terminal
+        msg = text if len(text) <= 110 else text[:107] + "..."
+        print(f"{clean(r.id):<12} {r.severity:<6} {_ICON.get(r.status, r.status):<8} {r.source:<7} {msg}", file=out)
     c = counts(results)
     summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
     verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
                3: "DRIFT against the baseline"}.get(code, f"exit {code}")
     if code == 0 and c["pending"]:
         verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    print(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
-          f"(sign-off: {report_dir / 'report.html'})", file=out)
+    print(clean(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
+                f"(sign-off: {report_dir / 'report.html'})"), file=out)
     for note in _coverage_notes((run_doc or {}).get("coverage") or {}):
-        print(f"  coverage: {note}", file=out)
+        print(clean(f"  coverage: {note}", keep_newlines=False), file=out)
     for o in profile.overrides:
         print(f"  threshold override: {o.control}.{o.key} = {o.value!r} (reference {o.reference!r})", file=out)
 

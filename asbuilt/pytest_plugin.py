@@ -99,6 +99,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--asbuilt-profile", help="profile name or file")
     g.addoption("--asbuilt-verdicts", help="where to write the recorded verdicts (JSON)")
     g.addoption("--asbuilt-allow-mutating", action="store_true", help="run @mutating scenarios")
+    g.addoption("--asbuilt-deadline", type=float, default=None,
+                help="time.time() after which no scenario starts (asbuilt run --timeout)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Past the run's deadline, a scenario does not start: its controls are `error`, not skipped."""
+    deadline = item.config.getoption("--asbuilt-deadline", default=None)
+    ctx = item.config.stash.get(_CTX_KEY, None)
+    if deadline is None or ctx is None or time.time() < deadline:
+        return
+    for cid in item_controls(item, ctx.catalogue):
+        _add(ctx, item, Verdict(cid, "error", "run deadline reached (asbuilt run --timeout): scenario not run"))
+    pytest.skip("run deadline reached")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def run(
     waivers_path: Path | None = None,
     baseline_path: Path | None = None,
     workers: str | None = None,
+    timeout: float | None = None,
 ) -> int:
     """`asbuilt run`: the pipeline (asbuilt.pipeline) over a target file."""
     from asbuilt.pipeline import Request, execute
@@ -78,7 +80,29 @@ def run(
     return execute(Request(
         label=str(target_path), profile=profile, report_dir=report_dir, selection=selection, target=target,
         target_path=target_path, allow_mutating=allow_mutating, pytest_args=list(pytest_args or []),
-        waivers_path=waivers_path, baseline_path=baseline_path, workers=workers))
+        waivers_path=waivers_path, baseline_path=baseline_path, workers=workers, timeout=timeout))
+
+
+DEADLINE_MESSAGE = "run deadline reached"
+# Files a run writes only sometimes: removed first, so an earlier run's never pass for this one's.
+STALE_REPORTS = ("drift.md", "drift.json", "results.sarif")
+
+
+def prepare_report_dir(report_dir: Path, keep: tuple[str, ...] = ()) -> None:
+    """Create the report folder (a file in its place is one line, exit 2) and remove the reports of an
+    earlier run that this run may not write (results.sarif when no static scan runs, drift.* without
+    --baseline); the ones it does write are written again."""
+    report_dir = Path(report_dir)
+    if report_dir.exists() and not report_dir.is_dir():
+        raise InputError(f"--report-dir {report_dir}: exists and is not a directory")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--report-dir {report_dir}: cannot create it: {exc.strerror or exc}") from None
+    for name in STALE_REPORTS:
+        stale = report_dir / name
+        if name not in keep and (stale.is_file() or stale.is_symlink()):
+            stale.unlink()
 
 
 def source_verdicts(verdicts: list[Verdict]) -> dict[str, list[dict[str, Any]]]:
@@ -99,12 +123,13 @@ def _marker_expr(catalogue: Catalogue, profile: Profile, selection: Selection) -
 
 
 def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Catalogue, selection: Selection,
-              report_dir: Path, allow_mutating: bool, pytest_args: list[str]) -> tuple[list[Verdict], dict[str, int]]:
+              report_dir: Path, allow_mutating: bool, pytest_args: list[str],
+              deadline: float | None = None) -> tuple[list[Verdict], dict[str, int]]:
     import pytest
 
     from asbuilt.suite import ROOT, SCENARIO_MODULE
 
-    if target.aws is not None:
+    if target.aws is not None and not (deadline is not None and time.time() >= deadline):
         _preflight_aws(target)
     with tempfile.TemporaryDirectory(prefix="asbuilt-") as tmp:
         out = Path(tmp) / "verdicts.json"
@@ -121,6 +146,7 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
             "-m", _marker_expr(catalogue, profile, selection),
             "-W", "ignore::DeprecationWarning",
             *(["--asbuilt-allow-mutating"] if allow_mutating else []),
+            *([f"--asbuilt-deadline={deadline}"] if deadline is not None else []),
             *pytest_args,
         ]
         print(f"asbuilt: live scenarios against {target.name} (profile {profile.name})", flush=True)

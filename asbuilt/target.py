@@ -11,7 +11,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator,
+    model_validator,
+)
 
 from asbuilt.errors import InputError
 from asbuilt.validation import load_yaml_file, one_line
@@ -45,10 +48,10 @@ class SecretRef(_Strict):
             if value is None:
                 raise InputError(f"secret reference: environment variable {self.env} is not set")
             return value
-        try:
-            return Path(self.file).read_text().strip()  # type: ignore[arg-type]
-        except OSError as exc:
-            raise InputError(f"secret reference: cannot read {self.file}: {exc.strerror}") from None
+        from asbuilt.safeio import read_text
+
+        # bounded, regular files only (a FIFO or /dev/zero is refused), UTF-8: one line otherwise
+        return read_text(Path(self.file).expanduser(), "secret", "config").strip()  # type: ignore[arg-type]
 
     def describe(self) -> str:
         return f"env:{self.env}" if self.env else f"file:{self.file}"
@@ -65,9 +68,9 @@ class AwsCredentials(_Strict):
 
 
 class AwsTimeouts(_Strict):
-    connect: float = Field(5, gt=0, le=60)
-    read: float = Field(20, gt=0, le=120)
-    max_attempts: int = Field(4, ge=1, le=10)
+    connect: StrictFloat = Field(5, gt=0, le=60)
+    read: StrictFloat = Field(20, gt=0, le=120)
+    max_attempts: StrictInt = Field(4, ge=1, le=10)
 
 
 class AwsResources(_Strict):
@@ -100,7 +103,7 @@ class KubernetesSection(_Strict):
     context: str | None = None
     namespace: str = "conncentric"
     release: str = "conncentric"  # the helm release name
-    request_timeout: float = Field(15, gt=0, le=120)
+    request_timeout: StrictFloat = Field(15, gt=0, le=120)
 
 
 class KafkaSection(_Strict):
@@ -113,18 +116,18 @@ class KafkaSection(_Strict):
     sasl_username: str | None = None
     sasl_password: Secret | None = None
     topics: list[str] = []  # the platform topics (HA-07, MSG-01)
-    request_timeout: float = Field(15, gt=0, le=120)
+    request_timeout: StrictFloat = Field(15, gt=0, le=120)
 
 
 class PostgresSection(_Strict):
     host: str
-    port: int = Field(5432, ge=1, le=65535)
+    port: StrictInt = Field(5432, ge=1, le=65535)
     dbname: str
     user: str
     password: Secret | None = None
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "verify-full"
     sslrootcert: Path | None = None
-    connect_timeout: int = Field(10, ge=1, le=120)
+    connect_timeout: StrictInt = Field(10, ge=1, le=120)
 
 
 class InstallerLogs(_Strict):
@@ -183,10 +186,22 @@ class Target(_Strict):
     static: StaticSection = StaticSection()
     # @mutating scenarios (bundle round-trip, installer re-run) run only when this is true
     # (or with --allow-mutating); they write under a dedicated prefix and clean up.
-    allow_mutating: bool = False
+    allow_mutating: StrictBool = False
     # Where probes may connect (CIDRs). Empty: anywhere the target names. The sandbox sets
     # loopback and its own namespaces, so no probe of a sandbox run can leave the machine.
     allowed_networks: list[str] = []
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for i, cidr in enumerate(value):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"entry {i} is not a CIDR (like 10.0.0.0/16 or 127.0.0.1/32)") from None
+        return value
 
     # where the file was read from: relative paths in it are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
@@ -209,15 +224,21 @@ class Target(_Strict):
         return found
 
 
+def _full(value: Path, base: Path) -> Path:
+    """~ expanded (kubeconfig: ~/.kube/config), then relative to the target file's folder."""
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
 def _resolve_paths(node: Any, base: Path) -> None:
     """Make relative paths in the model relative to the target file's folder."""
     if isinstance(node, BaseModel):
         for name in type(node).model_fields:
             value = getattr(node, name)
-            if isinstance(value, Path) and name != "source" and not value.is_absolute():
-                object.__setattr__(node, name, (base / value))
+            if isinstance(value, Path) and name != "source":
+                object.__setattr__(node, name, _full(value, base))
             elif isinstance(value, list):
-                new = [(base / v) if isinstance(v, Path) and not v.is_absolute() else v for v in value]
+                new = [_full(v, base) if isinstance(v, Path) else v for v in value]
                 if new != value:
                     object.__setattr__(node, name, new)
                 for item in value:
@@ -227,7 +248,7 @@ def _resolve_paths(node: Any, base: Path) -> None:
 
 
 def load_target(path: str | Path) -> Target:
-    path = Path(path)
+    path = Path(path).expanduser()
     data = load_yaml_file(path, what="target")
     try:
         target = Target.model_validate(data)

@@ -25,22 +25,21 @@ _TYPE_WORDS = {
 
 
 def load_yaml_file(path: Path, what: str) -> Any:
-    """Parse a YAML file; unreadable, empty or malformed files are InputErrors naming the file."""
+    """Parse a YAML file; unreadable, empty, oversized, non-regular or malformed files are
+    InputErrors naming the file (read through asbuilt.safeio: bounded, no alias bombs, no duplicate keys)."""
+    from asbuilt.safeio import loader_for, read_text, yaml_error_line
+
+    path = Path(path).expanduser()
+    text = read_text(path, what, "config")
     try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: {what} file is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read {what} file: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader_for("config"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problem = yaml_error_line(exc)[1]
         raise InputError(f"{path}:{where}: malformed YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{path}: malformed YAML: nested too deeply") from None
     if data is None:
         raise InputError(f"{path}: {what} file is empty")
     if not isinstance(data, dict):

@@ -332,10 +332,13 @@ def markdown(report: DriftReport) -> str:
 
 
 def write_files(report: DriftReport, markdown_path: Path | None = None, json_path: Path | None = None) -> None:
+    from asbuilt.safeio import clean, clean_tree
+
     if markdown_path is not None:
-        Path(markdown_path).write_text(markdown(report))
+        Path(markdown_path).write_text(clean(markdown(report)))
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(report.as_json(), indent=2, default=str) + "\n")
+        doc = clean_tree(json.loads(json.dumps(report.as_json(), default=str)))
+        Path(json_path).write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def compare_files(baseline: Path, current: Path) -> DriftReport:

@@ -169,28 +169,68 @@ def _who() -> str:
 
 
 def write_results_json(path: Path, run: dict[str, Any], results: list[ControlResult]) -> None:
+    from asbuilt.safeio import clean_tree
+
     doc = {"run": {**run, "counts": counts(results)}, "controls": [asdict(r) for r in results]}
-    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    # control characters / escape sequences from scanned names are made visible, never written raw
+    path.write_text(json.dumps(clean_tree(json.loads(json.dumps(doc, default=str))), indent=2) + "\n")
+
+
+SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
+
+
+def _schema_problem(doc: Any) -> str | None:
+    """The first way doc breaks the results.json contract (results.schema.json), in words, or None.
+    Values are not echoed (a results file may carry anything); the place and the rule are."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    # the controls first (they are what a report signs), then the run; shallow before deep
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (
+        list(e.absolute_path)[:1] != ["controls"], len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return None
+    err = errors[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".") or "(top level)"
+    kind = err.validator
+    if kind == "required":
+        missing = [k for k in err.validator_value if isinstance(err.instance, dict) and k not in err.instance]
+        return f"{where}: missing {', '.join(repr(k) for k in missing)}"
+    if kind == "enum":
+        return f"{where}: expected one of {', '.join(map(str, err.validator_value))}"
+    if kind == "type":
+        return f"{where}: expected {err.validator_value if isinstance(err.validator_value, str) else ' or '.join(err.validator_value)}"
+    return f"{where}: does not match the results contract ({kind})"
 
 
 def load_results_json(path: Path) -> dict[str, Any]:
+    """A results file, validated against the contract's schema: InputError (exit 2, one line) otherwise."""
     from asbuilt.errors import InputError
+    from asbuilt.safeio import read_text
 
+    text = read_text(Path(path).expanduser(), "results", "results")
     try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: results file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read results file: {exc}") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not valid JSON: {type(exc).__name__}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("controls"), list) or not isinstance(doc.get("run"), dict):
         raise InputError(f"{path}: not an asbuilt results file (expected 'run' and 'controls')")
+    problem = _schema_problem(doc)
+    if problem is not None:
+        raise InputError(f"{path}: not a valid asbuilt results file: {problem}")
     return doc
 
 
 def write_junit(path: Path, run: dict[str, Any], results: list[ControlResult]) -> None:
-    """One testcase per control: fail -> failure, error -> error, skipped/pending -> skipped."""
+    """One testcase per control: fail -> failure, error -> error, skipped/pending -> skipped.
+    Control characters (not allowed in XML 1.0) are escaped, so the file stays well-formed."""
+    from asbuilt.safeio import clean
+
+    run = {k: clean(v) if isinstance(v, str) else v for k, v in run.items()}
+    results = [ControlResult(**{**asdict(r), "message": clean(r.message), "title": clean(r.title)}) for r in results]
     c = counts(results)
     suite = ET.Element(
         "testsuite",

@@ -101,4 +101,7 @@ def sarif_document(result: Any, profile: Profile) -> dict[str, Any]:
 
 
 def write_sarif(path: Path, result: Any, profile: Profile) -> None:
-    path.write_text(json.dumps(sarif_document(result, profile), indent=2, default=str) + "\n")
+    from asbuilt.safeio import clean_tree
+
+    doc = clean_tree(json.loads(json.dumps(sarif_document(result, profile), default=str)))
+    path.write_text(json.dumps(doc, indent=2) + "\n")

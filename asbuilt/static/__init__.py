@@ -7,8 +7,8 @@ between resources are evaluated over a whole-set model of each stack built befor
 run (``asbuilt.static.estate``). Inputs checkov has no runner for (Helm values, Gradle builds,
 Git-tracked JARs, bundle zips, compose files) are read by ``asbuilt.static.files``.
 
-``covered_controls()`` lists the controls that have a static check, ``scan_target()`` scans
-the paths a target file names, ``scan_paths()`` serves `asbuilt static PATH...`.
+``covered_controls()`` lists the controls that have a static check; ``scan()`` scans paths
+in-process (the pipeline, asbuilt.pipeline, runs the same Scan for `run` and `static`).
 """
 
 from __future__ import annotations
@@ -35,27 +35,10 @@ def write_sarif(result, profile: Profile, report_dir: Path) -> None:
     sarif.write_sarif(report_dir / "results.sarif", result, profile)
 
 
-def scan_target(target: Target, profile: Profile, selection: Selection, report_dir: Path) -> list[Verdict]:
-    """Static verdicts for a target's ``static`` section (nothing when it names no path)."""
-    from asbuilt.static.engine import Scan, discover_target
-
-    inputs = discover_target(target)
-    if inputs.empty():
-        return []
-    result = Scan(inputs, profile, selection.control_ids).run()
-    write_sarif(result, profile, report_dir)
-    return result.verdicts
-
-
-def scan_paths(paths: list[Path], profile: Profile, values: list[Path], report_dir: Path) -> list[Verdict]:
-    """`asbuilt static PATH...`: the static verdicts (results.sarif written to report_dir)."""
-    return scan(paths, profile, values, report_dir).verdicts
-
-
 def scan(paths: list[Path], profile: Profile, values: list[Path], report_dir: Path, builtins: bool = False,
          controls: set[str] | None = None):
-    """Like scan_paths, returning the whole ScanResult (verdicts, per-resource findings, checkov's
-    built-in findings when ``builtins``, the inputs found, timing)."""
+    """The whole ScanResult of PATHs (verdicts, per-resource findings, checkov's built-in findings
+    when ``builtins``, the inputs found, coverage, timing); results.sarif written to report_dir."""
     from asbuilt.static.engine import Scan, discover_paths
 
     result = Scan(discover_paths(paths, values), profile, controls, builtins).run()

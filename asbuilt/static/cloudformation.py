@@ -265,7 +265,9 @@ class CfnModel:
     def _lines(self) -> list[str]:
         if not hasattr(self, "_text_lines"):
             try:
-                self._text_lines = Path(self.file).read_text().splitlines()
+                from asbuilt.safeio import read_text
+
+                self._text_lines = read_text(self.file, "CloudFormation", "iac", OSError).splitlines()
             except OSError:
                 self._text_lines = []
         return self._text_lines

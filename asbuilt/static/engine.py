@@ -67,6 +67,7 @@ class Inputs:
     repos: list[tuple[Path, bool]] = field(default_factory=list)
     bundles: list[Path] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # non-regular files a walk left out (notes)
 
     def empty(self) -> bool:
         return not (self.terraform or self.cloudformation or any(self.manifests) or self.charts or self.compose
@@ -89,11 +90,17 @@ class Inputs:
 # --------------------------------------------------------------------------- discovery
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (!Ref, !Sub, ...) read as plain values."""
+from asbuilt.safeio import BoundedLoader, loader_for  # noqa: E402
 
 
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+class _CfnLoader(BoundedLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, ...) read as plain values; bounded
+    (alias expansion, duplicate keys: asbuilt.safeio)."""
+
+    max_nodes = loader_for("iac").max_nodes
+
+
+def _any_tag(loader: BoundedLoader, suffix: str, node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
         return {f"!{suffix}": loader.construct_scalar(node)}
     if isinstance(node, yaml.SequenceNode):
@@ -105,20 +112,23 @@ _CfnLoader.add_multi_constructor("!", _any_tag)
 
 
 def _load_docs(path: Path) -> list[Any]:
+    from asbuilt.safeio import read_text
+
     shown = display_path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"{shown}: cannot read: {exc}") from None
+    text = read_text(path, "IaC", "iac", RunError)
     if path.suffix.lower() in JSON_SUFFIXES:
         import json
 
         try:
             return [json.loads(text)]
+        except RecursionError:
+            raise RunError(f"{shown}: not valid JSON: nested too deeply") from None
         except ValueError as exc:
             raise RunError(f"{shown}: not valid JSON: {exc}") from None
     try:
         return [d for d in yaml.load_all(text, Loader=_CfnLoader) if d is not None]
+    except RecursionError:
+        raise RunError(f"{shown}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -135,8 +145,23 @@ def _is_cfn(doc: Any) -> bool:
                                          for r in res.values())
 
 
+# Non-regular files met by a walk (FIFOs, devices, sockets): skipped, listed in the run's notes.
+_SKIPPED: list[str] = []
+
+
+def _regular(path: Path) -> bool:
+    """A regular file (after symlinks)? Never opens it: a FIFO named main.tf must not block the walk."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _walk(root: Path) -> tuple[list[Path], list[Path]]:
-    """(files, chart dirs) under root, skipping build / VCS folders and not descending into charts."""
+    """(files, chart dirs) under root, skipping build / VCS folders and not descending into charts.
+    Anything but a regular file is left out with a note (``_SKIPPED``)."""
     files, charts = [], []
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
@@ -145,8 +170,36 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
             dirnames[:] = []
             continue
         dirnames[:] = sorted(n for n in dirnames if n not in SKIP_DIRS and not n.startswith("."))
-        files += [d / f for f in sorted(filenames)]
+        for f in sorted(filenames):
+            if _regular(d / f):
+                files.append(d / f)
+            else:
+                note = f"{display_path(d / f)}: not a regular file (FIFO, device, socket or broken link): skipped"
+                if note not in _SKIPPED:
+                    _SKIPPED.append(note)
     return files, charts
+
+
+TF_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
+
+
+def precheck_terraform(root: Path) -> None:
+    """checkov reads Terraform itself: hand it only regular files within the IaC bound, so a 50 MB
+    .tf is one line instead of checkov's tracebacks (and a FIFO never reaches its parser)."""
+    from asbuilt.safeio import check_file
+
+    if root.is_file() or not root.exists():
+        check_file(root, "Terraform", "iac", RunError)
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(n for n in dirnames if not n.startswith(".") and n not in SKIP_DIRS)
+        for f in filenames:
+            if f.lower().endswith(TF_SUFFIXES):
+                p = Path(dirpath) / f
+                if not _regular(p):
+                    raise RunError(f"{display_path(p)}: Terraform file is not a regular file (FIFO, device or "
+                                   "broken link): remove it or scan another folder")
+                check_file(p, "Terraform", "iac", RunError)
 
 
 def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: list[Path], tf_seen: list[bool]) -> None:
@@ -180,12 +233,16 @@ def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: li
 
 def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
     """Inputs of `asbuilt static PATH...` (each PATH a folder or a file)."""
+    _SKIPPED.clear()
     inputs = Inputs()
     for v in values:
-        if not v.is_file():
+        if not Path(v).expanduser().exists():
             raise RunError(f"{v}: values file not found")
+        from asbuilt.safeio import check_file
+
+        check_file(Path(v).expanduser(), "values", "iac", RunError)
     for raw in paths:
-        path = Path(raw)
+        path = Path(raw).expanduser()
         if not path.exists():
             raise RunError(f"{raw}: no such file or directory")
         manifests: list[Path] = []
@@ -213,6 +270,7 @@ def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
             inputs.repos.append((path.parent, False))
     if values and not inputs.charts:
         raise RunError("--values was given but no Helm chart (a folder with Chart.yaml) is among the paths")
+    inputs.skipped, _SKIPPED[:] = list(_SKIPPED), []
     return inputs
 
 
@@ -220,6 +278,7 @@ def discover_target(target: Any) -> Inputs:
     """Inputs of a target file's static section (paths relative to the target file's folder)."""
     base = Path(target.source).resolve().parent if getattr(target, "source", None) else Path.cwd()
     st = target.static
+    _SKIPPED.clear()
 
     def resolve(p: Path) -> Path:
         full = Path(p).expanduser()
@@ -268,6 +327,7 @@ def discover_target(target: Any) -> Inputs:
         inputs.repos.append((resolve(p), True))
     for p in st.bundles:
         inputs.bundles.append(resolve(p))
+    inputs.skipped, _SKIPPED[:] = list(_SKIPPED), []
     return inputs
 
 
@@ -302,9 +362,15 @@ def _reports(result: Any) -> list[Any]:
     return result if isinstance(result, list) else [result]
 
 
+class DeadlineReached(RunError):
+    """The run's --timeout passed during the static phase."""
+
+
 class Scan:
-    def __init__(self, inputs: Inputs, profile: Profile, controls: set[str] | None = None, builtins: bool = False):
+    def __init__(self, inputs: Inputs, profile: Profile, controls: set[str] | None = None, builtins: bool = False,
+                 deadline: float | None = None):
         self.inputs = inputs
+        self.deadline = deadline  # time.time() after which the scan stops (asbuilt run --timeout)
         self.profile = profile
         self.builtins = builtins
         load_checks()
@@ -325,18 +391,26 @@ class Scan:
         from asbuilt.static.kubernetes import new_workdir
 
         self.workdir = new_workdir()
+        self.ctx.notes.extend(self.inputs.skipped)
         set_current(self.ctx)
         try:
             self._terraform()
+            self.check_deadline()
             self._cloudformation()
             self._kubernetes()
+            self.check_deadline()
             self._files()
+            self.check_deadline()
             verdicts, anchors = self._judge()
         finally:
             set_current(None)
             shutil.rmtree(self.workdir, ignore_errors=True)
         return ScanResult(verdicts, anchors, self.builtin_findings, self.inputs.summary(), self.ctx.notes,
                           time.monotonic() - started, self._coverage())
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.time() >= self.deadline:
+            raise DeadlineReached("run deadline reached during the static phase")
 
     # checkov frameworks ---------------------------------------------------
     def _run_checkov(self, framework: str, runner: Any, root: Path | None = None, files: list[Path] | None = None) -> list:
@@ -363,6 +437,8 @@ class Scan:
         from asbuilt.static.terraform import make_runner
 
         for root in self.inputs.terraform:
+            precheck_terraform(root)
+            self.check_deadline()
             before = len(self.ctx.stacks)
             if root.is_file():
                 self._run_checkov("terraform", make_runner(), files=[root])
@@ -390,10 +466,12 @@ class Scan:
 
         assert self.workdir is not None
         for group in self.inputs.manifests:
+            self.check_deadline()
             name = ", ".join(display_path(f) for f in group[:3]) + (" ..." if len(group) > 3 else "")
             src = KubernetesSource("kubernetes", name, "default", files=group, location=display_path(group[0]))
             self._run_checkov("kubernetes", make_runner(src), files=group)
         for i, chart in enumerate(self.inputs.charts):
+            self.check_deadline()
             chart_values = [chart.path / "values.yaml"] if (chart.path / "values.yaml").exists() else []
             values = load_values(chart_values + list(chart.values))
             out = self.workdir / f"chart-{i}"

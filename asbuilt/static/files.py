@@ -90,18 +90,17 @@ def _value_source(expr: str | None) -> dict | None:
 
 def parse_gradle(path: Path) -> dict:
     """The SDK-02 facts of one build file (and the repositories of its settings file)."""
+    from asbuilt.safeio import read_text
+
     shown = display_path(path)
-    try:
-        raw = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"{shown}: cannot read: {exc}") from None
+    raw = read_text(path, "Gradle build", "iac", RunError)
     if raw.count("{") != raw.count("}"):
         raise RunError(f"{shown}: cannot parse: unbalanced braces ({raw.count('{')} '{{' and {raw.count('}')} '}}')")
     texts = [(path, _blank_comments(raw))]
     for settings in ("settings.gradle.kts", "settings.gradle"):
         sp = path.parent / settings
         if sp.exists() and sp != path:
-            texts.append((sp, _blank_comments(sp.read_text())))
+            texts.append((sp, _blank_comments(read_text(sp, "Gradle settings", "iac", RunError))))
     deps, local, repos = [], [], []
     text = texts[0][1]
     for m in _DEP.finditer(text):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asbuilt.errors import RunError
+from asbuilt.safeio import read_text
 from asbuilt.static.estate import K8sObject, K8sStack, Loc, display_path
 
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
@@ -69,7 +70,7 @@ def _kind_line(template: Path, kind: str, cache: dict[Path, list[str]], occurren
     several objects from one)."""
     if template not in cache:
         try:
-            cache[template] = template.read_text().splitlines()
+            cache[template] = read_text(template, "template", "iac", OSError).splitlines()
         except OSError:
             cache[template] = []
     lines = cache[template]
@@ -106,7 +107,7 @@ def build_stack(definitions: dict, flavour: str, name: str, namespace: str,
                 start, end = int(conf.get("__startline__") or 1), int(conf.get("__endline__") or 0)
                 if path not in cache:
                     try:
-                        cache[path] = path.read_text().splitlines()
+                        cache[path] = read_text(path, "manifest", "iac", OSError).splitlines()
                     except OSError:
                         cache[path] = []
                 lines = cache[path]

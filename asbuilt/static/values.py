@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from asbuilt.errors import RunError
+from asbuilt.safeio import check_duplicate_keys, loader_for, read_text
 from asbuilt.static.estate import display_path
 
 Path_ = tuple[Any, ...]
@@ -23,6 +24,7 @@ Path_ = tuple[Any, ...]
 def _construct(node: yaml.Node, file: str, path: Path_, origins: dict[Path_, tuple[str, int]]) -> Any:
     origins[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        check_duplicate_keys(node)
         out = {}
         for k, v in node.value:
             key = _scalar(k) if isinstance(k, yaml.ScalarNode) else str(k.value)
@@ -45,12 +47,11 @@ def _scalar(node: yaml.Node) -> Any:
 def load_yaml_with_lines(path: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
     """(data, origins) of one YAML file; RunError (one line) when it cannot be read or parsed."""
     shown = display_path(path)
+    text = read_text(path, "values", "iac", RunError)  # regular, bounded, UTF-8: one line otherwise
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise RunError(f"{shown}: cannot read: {exc.strerror}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader_for("iac"))  # alias expansion bounded
+    except RecursionError:
+        raise RunError(f"{shown}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -58,7 +59,14 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]
     origins: dict[Path_, tuple[str, int]] = {}
     if node is None:
         return {}, origins
-    return _construct(node, shown, (), origins), origins
+    try:
+        return _construct(node, shown, (), origins), origins
+    except yaml.YAMLError as exc:  # a duplicate key, a bad scalar
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise RunError(f"{shown}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except (ValueError, RecursionError) as exc:
+        raise RunError(f"{shown}: not valid YAML: {exc}") from None
 
 
 @dataclass
