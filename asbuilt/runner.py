@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from asbuilt.catalogue import Catalogue, Profile, load_catalogue, load_profile
 from asbuilt.errors import InputError, RunError
-from asbuilt.report.results import (
-    ControlResult, Selection, combine, counts, exit_code, run_info, utc_now, write_junit, write_results_json,
-)
+from asbuilt.report.results import Selection
 from asbuilt.rules import Verdict
 from asbuilt.target import Target, load_target
 

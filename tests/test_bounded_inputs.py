@@ -208,7 +208,9 @@ def test_run_timeout_is_documented_with_its_default():
 
 def test_run_deadline_stops_the_run_and_marks_the_rest_error(tmp_path):
     target = tmp_path / "target.yaml"
-    target.write_text("name: t\n")
+    # a live part on a loopback port nothing listens on: the deadline stops the run before any call
+    target.write_text("name: t\naws:\n  region: us-east-1\n  endpoint_url: http://127.0.0.1:9\n"
+                      "allowed_networks: [127.0.0.0/8]\n")
     res = asbuilt("run", "--target", target, "--report-dir", tmp_path / "r", "--timeout", "0.001", timeout=T)
     assert res.code == 2, res.stdout + res.stderr
     assert "run deadline reached" in res.stdout and "Traceback" not in res.stderr
@@ -299,7 +301,11 @@ def test_valid_results_still_render(tmp_path):
 
 def test_cucumber_json_says_what_results_json_says(tmp_path):
     target = tmp_path / "target.yaml"
-    target.write_text("name: t\n")  # no part described: every scenario skips its controls
+    # only Kafka described (on a loopback port nothing listens on): the AWS and Kubernetes scenarios
+    # skip their controls, the Kafka ones cannot read and error
+    target.write_text("name: t\nallowed_networks: [127.0.0.0/8]\n"
+                      "kafka:\n  bootstrap_servers: 127.0.0.1:9\n  security_protocol: PLAINTEXT\n"
+                      "  topics: [t]\n  request_timeout: 2\n")
     res = asbuilt("run", "--target", target, "--report-dir", tmp_path / "r", timeout=300)
     assert res.code in (0, 1, 2), res.stderr
     controls = by_id(res.results(tmp_path / "r"))
@@ -404,7 +410,8 @@ def test_report_dir_that_is_a_file_is_one_line(tmp_path):
 
 def test_stale_drift_and_sarif_reports_are_removed(tmp_path):
     target = tmp_path / "target.yaml"
-    target.write_text("name: t\n")
+    target.write_text("name: t\nallowed_networks: [127.0.0.0/8]\n"
+                      "kafka:\n  bootstrap_servers: 127.0.0.1:9\n  security_protocol: PLAINTEXT\n  request_timeout: 2\n")
     reports = tmp_path / "r"
     reports.mkdir()
     for name in ("drift.md", "drift.json", "results.sarif"):

@@ -21,9 +21,11 @@ OTHER_DB = "arn:aws:rds:eu-west-1:123456789012:db:reporting-db"
 
 
 def _multi_az_fail(*dbs: str, passing: tuple[str, ...] = ()) -> list[Verdict]:
+    """HA-01's own rule over failing and passing databases: its findings name the failing ones."""
+    from asbuilt.rules.ha import rds_multi_az
+
     evidence = [{"resource": d, "multi_az": False} for d in dbs] + [{"resource": d, "multi_az": True} for d in passing]
-    msg = "; ".join(f"{d}: MultiAZ is false" for d in dbs) + ". Fix: enable Multi-AZ on the instance"
-    return [Verdict("HA-01", "fail", msg, evidence, "live")]
+    return [rds_multi_az(evidence)]
 
 
 def _w(control="HA-01", resources=(), expires=date(2027, 1, 31), reason="migration window", approver="Dana W"):
@@ -91,7 +93,7 @@ def test_a_scoped_waiver_cannot_match_a_failure_that_names_no_resource():
     assert report[0]["state"] == "unused"
 
 
-def test_failing_resources_are_the_evidence_resources_the_message_names():
+def test_failing_resources_are_the_resources_of_the_findings():
     res, _, _ = _apply(_multi_az_fail(DB, passing=(OTHER_DB,)), [])
     assert failing_resources(res["HA-01"]) == [DB]
 

@@ -27,7 +27,7 @@ def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
         findings.append(Finding(where, f"downloaded through its pre-signed URL with sha256 "
                         f"{str(pre.get('download_sha256'))[:16]}..., uploaded {current['sha256'][:16]}..."))
     if pre.get("signature_version") != "v4":
-        findings.append(Finding(where, f"the pre-signed URL is not SigV4"))
+        findings.append(Finding(where, "the pre-signed URL is not SigV4"))
     secs = pre.get("expires_seconds")
     if not isinstance(secs, int) or secs <= 0 or secs > max_expiry_seconds:
         findings.append(Finding(where, f"the pre-signed URL is valid for {secs} s, not within (0, {max_expiry_seconds}]"))
@@ -59,7 +59,7 @@ def bundle_in_state(bundle: dict, snapshot: dict) -> Verdict:
         row = rows.get(e["item_name"])
         where = f"{e['table']}/{e['item_name']} (from {e['name']})"
         if row is None:
-            findings.append(Finding(where, f"not in the platform state"))
+            findings.append(Finding(where, "not in the platform state"))
             continue
         if row["sha256"] != e["sha256"]:
             findings.append(Finding(where, f"stored sha256 {row['sha256'][:12]}... differs from the bundle's "

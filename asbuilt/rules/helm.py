@@ -43,7 +43,7 @@ def release_values(releases: list[dict], ports: list[int]) -> Verdict:
         where = _where(boot, r["resource"])
         servers = [s.strip() for s in str(boot.get("value") or "").split(",") if s.strip()]
         if not servers:
-            findings.append(Finding(where, f"env.KAFKA_BOOTSTRAP_SERVERS is not set"))
+            findings.append(Finding(where, "env.KAFKA_BOOTSTRAP_SERVERS is not set"))
         for s in servers:
             host, _, port = s.rpartition(":")
             if not port.isdigit() or int(port) not in allowed:

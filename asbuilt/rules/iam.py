@@ -56,7 +56,7 @@ def installer_policy(roles: list[dict]) -> Verdict:
             if st.get("not_actions"):
                 findings.append(Finding(where, f"NotAction grants everything except {', '.join(st['not_actions'])}"))
             if st.get("not_resources"):
-                findings.append(Finding(where, f"NotResource applies the grant to every other resource"))
+                findings.append(Finding(where, "NotResource applies the grant to every other resource"))
             resources = [str(r) for r in st.get("resources") or []]
             for r in resources:
                 if r == "*" or r.endswith(":::*") or r.endswith(":*"):
@@ -117,7 +117,7 @@ def irsa_service_account(accounts: list[dict], namespace: str, name: str, role_a
     for a in matching:
         arn = a.get("role_arn")
         if not arn:
-            findings.append(Finding(a['resource'], f"no eks.amazonaws.com/role-arn annotation"))
+            findings.append(Finding(a['resource'], "no eks.amazonaws.com/role-arn annotation"))
         elif not ROLE_ARN.match(str(arn)):
             findings.append(Finding(a['resource'], f"eks.amazonaws.com/role-arn is {arn!r}, not an IAM role ARN"))
         elif role_arns and role_name(arn) not in {role_name(r) for r in role_arns}:
@@ -143,7 +143,7 @@ def installer_trust(roles: list[dict], namespace: str, service_account: str, oid
     for role in roles:
         allows = [s for s in role.get("statements") or [] if str(s.get("effect", "Allow")).lower() == "allow"]
         if not allows:
-            findings.append(Finding(role['resource'], f"the trust policy allows nobody"))
+            findings.append(Finding(role['resource'], "the trust policy allows nobody"))
         for st in allows:
             where = st.get("resource") or role["resource"]
             actions = _lower(st.get("actions"))
@@ -166,11 +166,11 @@ def installer_trust(roles: list[dict], namespace: str, service_account: str, oid
             sub = [v for k, v in equals.items() if k.endswith(":sub")]
             aud = [v for k, v in equals.items() if k.endswith(":aud")]
             if not sub:
-                findings.append(Finding(where, f"no StringEquals condition on <issuer>:sub"))
+                findings.append(Finding(where, "no StringEquals condition on <issuer>:sub"))
             elif any(v != [subject] for v in sub):
                 findings.append(Finding(where, f":sub is {', '.join(sub[0])}, expected exactly {subject}"))
             if not aud:
-                findings.append(Finding(where, f"no StringEquals condition on <issuer>:aud"))
+                findings.append(Finding(where, "no StringEquals condition on <issuer>:aud"))
             elif any(v != ["sts.amazonaws.com"] for v in aud):
                 findings.append(Finding(where, f":aud is {', '.join(aud[0])}, expected sts.amazonaws.com"))
     ok = ", ".join(f"{r['resource']}: only {subject} through the cluster's OIDC provider" for r in roles)
@@ -216,7 +216,7 @@ def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
     for u in presigned:
         secs = u.get("expires_seconds")
         if u.get("signature_version") == "v2" or secs is None:
-            findings.append(Finding(u['resource'], f"a SigV2 pre-signed URL (Expires=<epoch>) whose lifetime cannot be "
+            findings.append(Finding(u['resource'], "a SigV2 pre-signed URL (Expires=<epoch>) whose lifetime cannot be "
                             "bounded; use SigV4 (X-Amz-Expires)"))
         elif secs < 0 or secs > max_expiry_seconds:
             findings.append(Finding(u['resource'], f"pre-signed URL valid for {secs} s, more than {max_expiry_seconds} s"))

@@ -140,7 +140,7 @@ def converges(before: dict, after: dict, run: dict, modified: dict, new: dict) -
         return errored("INST-03", f"{where_m}: not in the platform state before the test run (the preparing run "
                                   "did not create it)", [run])
     if ma is None:
-        findings.append(Finding(where_m, f"the modified item disappeared"))
+        findings.append(Finding(where_m, "the modified item disappeared"))
     else:
         if ma["id"] != mb["id"]:
             findings.append(Finding(where_m, f"updated by replacement (id {mb['id']} -> {ma['id']}), not in place"))
@@ -149,13 +149,13 @@ def converges(before: dict, after: dict, run: dict, modified: dict, new: dict) -
                             f"{modified['sha256'][:12]}...)"))
         elif int(ma.get("version") or 0) <= int(mb.get("version") or 0) and \
                 ma.get("updated_at") == mb.get("updated_at"):
-            findings.append(Finding(where_m, f"content changed but neither version nor updated_at moved"))
+            findings.append(Finding(where_m, "content changed but neither version nor updated_at moved"))
     na = _row(after, new["table"], new["name"])
     where_n = f"{new['table']}/{new['name']}"
     if _row(before, new["table"], new["name"]) is not None:
         return errored("INST-03", f"{where_n}: already present before the test run; it cannot show creation", [run])
     if na is None:
-        findings.append(Finding(where_n, f"the new item was not created"))
+        findings.append(Finding(where_n, "the new item was not created"))
     elif na["sha256"] != new["sha256"]:
         findings.append(Finding(where_n, f"created with sha256 {na['sha256'][:12]}..., not the bundle's "
                         f"{new['sha256'][:12]}..."))
@@ -192,9 +192,9 @@ def state_survives(before: dict, after: dict, restarts: list[dict]) -> Verdict:
         for r in rows:
             now = a.get(r["name"])
             if now is None:
-                findings.append(Finding(f"{table}/{r['name']}", f"gone after the restart"))
+                findings.append(Finding(f"{table}/{r['name']}", "gone after the restart"))
             elif now["id"] != r["id"] or now["content_sha256"] != r["content_sha256"]:
-                findings.append(Finding(f"{table}/{r['name']}", f"changed by the restart (id or content)"))
+                findings.append(Finding(f"{table}/{r['name']}", "changed by the restart (id or content)"))
     n = sum(len(v) for v in tracked.values())
     evidence = restarts + [{"resource": "platform state", "tracked_items": n,
                             "after": {t: len(after.get(t, [])) for t in STATE_TABLES}}]

@@ -81,7 +81,7 @@ def ingress_routes(ingresses: list[dict], components: tuple[str, ...] = ("portal
         if i.get("class") != ingress_class:
             findings.append(Finding(i['resource'], f"ingress class is {i.get('class')!r}, not {ingress_class!r}"))
         elif not i.get("tls"):
-            findings.append(Finding(i['resource'], f"no TLS (spec.tls or alb.ingress.kubernetes.io/certificate-arn with "
+            findings.append(Finding(i['resource'], "no TLS (spec.tls or alb.ingress.kubernetes.io/certificate-arn with "
                             "HTTPS 443)"))
     for comp in components:
         if not any(any(comp in str(b).lower() for b in i.get("backends") or []) for i in good):

@@ -19,7 +19,7 @@ def topic_replication(topics: list[dict], min_replication_factor: int, min_insyn
     findings = []
     for t in topics:
         if not t.get("exists", True):
-            findings.append(Finding(t['resource'], f"does not exist on the cluster"))
+            findings.append(Finding(t['resource'], "does not exist on the cluster"))
             continue
         rf = t.get("replication_factor")
         if not isinstance(rf, int) or rf < min_replication_factor:

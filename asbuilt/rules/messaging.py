@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asbuilt.rules import Finding, Verdict, errored, failed, passed
+from asbuilt.rules import Verdict, errored, failed, passed
 
 
 def message_round_trip(facts: dict) -> Verdict:

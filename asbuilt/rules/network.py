@@ -123,7 +123,7 @@ def _admission(control: str, items: list[dict], ports: list[int], kind: str, nee
             unknown.append(f"{item['resource']}: the EKS node security group is not known")
             continue
         if not groups:
-            findings.append(Finding(item['resource'], f"has no security group"))
+            findings.append(Finding(item['resource'], "has no security group"))
             continue
         admitted = _admits_nodes(groups, ports, nodes, cidrs)
         wanted = " and ".join(map(str, ports)) if need_all else " or ".join(map(str, ports))
@@ -235,7 +235,7 @@ def alb_posture(balancers: list[dict], scheme: str) -> Verdict:
             findings.append(Finding(b['resource'], f"scheme is {b.get('scheme')!r}, the declared posture is {scheme!r}"))
         listeners = b.get("listeners") or []
         if not any(int(x.get("port") or 0) == 443 and str(x.get("protocol", "")).upper() == "HTTPS" for x in listeners):
-            findings.append(Finding(b['resource'], f"no HTTPS listener on 443"))
+            findings.append(Finding(b['resource'], "no HTTPS listener on 443"))
         for x in listeners:
             port = int(x.get("port") or 0)
             proto = str(x.get("protocol", "")).upper()
@@ -250,7 +250,7 @@ def alb_posture(balancers: list[dict], scheme: str) -> Verdict:
                 findings.append(Finding(where, f"unexpected listener {proto} {port}"))
         sources = b.get("https_sources")
         if sources is not None and not sources:
-            findings.append(Finding(b['resource'], f"its security groups admit nothing on 443, users cannot reach it"))
+            findings.append(Finding(b['resource'], "its security groups admit nothing on 443, users cannot reach it"))
     ok = ", ".join(f"{b['resource']}: {b.get('scheme')}, HTTPS 443"
                    + (", HTTP 80 redirects" if any(int(x.get('port') or 0) == 80 for x in b.get('listeners') or [])
                       else "") for b in balancers)

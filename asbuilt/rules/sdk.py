@@ -60,7 +60,7 @@ def sdk_from_registry(builds: list[dict]) -> Verdict:
                 findings.append(Finding(d['resource'], f"the SDK version is not pinned ({d.get('notation')})"))
         private = [r for r in b.get("repositories") or [] if r.get("kind") == "maven"]
         if not private:
-            findings.append(Finding(b['resource'], f"no private Maven repository is declared for the SDK "
+            findings.append(Finding(b['resource'], "no private Maven repository is declared for the SDK "
                             "(only public repositories)"))
         for r in private:
             creds = r.get("credentials")
@@ -69,11 +69,11 @@ def sdk_from_registry(builds: list[dict]) -> Verdict:
                 continue
             pw = (creds.get("password") or {}).get("source")
             if pw == "literal":
-                findings.append(Finding(r['resource'], f"the repository password is written as a literal"))
+                findings.append(Finding(r['resource'], "the repository password is written as a literal"))
             elif pw not in ("env", "property"):
-                findings.append(Finding(r['resource'], f"the repository password does not come from the environment"))
+                findings.append(Finding(r['resource'], "the repository password does not come from the environment"))
             if (creds.get("username") or {}).get("source") is None:
-                findings.append(Finding(r['resource'], f"the repository credentials have no username"))
+                findings.append(Finding(r['resource'], "the repository credentials have no username"))
     ok = (f"{users} plugin build(s) take {SDK_COORDINATES} as compileOnly from a private registry with "
           "credentials from the environment" if users else "no build uses the Conncentric SDK")
     return summarise(

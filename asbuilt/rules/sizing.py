@@ -81,7 +81,7 @@ def eks_nodegroup_size(groups: list[dict], instance_type: str, min_size: int) ->
     for g in groups:
         types = [t for t in (g.get("instance_types") or []) if t]
         if not types:
-            findings.append(Finding(g['resource'], f"no instance type set (EKS defaults to t3.medium)"))
+            findings.append(Finding(g['resource'], "no instance type set (EKS defaults to t3.medium)"))
         for t in types:
             ok = meets(t, instance_type, same_family=True)
             if not ok:

@@ -34,9 +34,9 @@ def bucket_protection(buckets: list[dict]) -> Verdict:
     for b in buckets:
         sse = str(b.get("sse") or "")
         if sse == "AES256":
-            findings.append(Finding(b['resource'], f"default encryption is SSE-S3 (AES256), not SSE-KMS (accepted with a warning)"))
+            findings.append(Finding(b['resource'], "default encryption is SSE-S3 (AES256), not SSE-KMS (accepted with a warning)"))
         elif not sse.startswith("aws:kms"):
-            findings.append(Finding(b['resource'], f"no default encryption configured (S3 applies SSE-S3), not SSE-KMS"))
+            findings.append(Finding(b['resource'], "no default encryption configured (S3 applies SSE-S3), not SSE-KMS"))
         pab = b.get("public_access_block") or {}
         off = [f for f in PUBLIC_ACCESS_FLAGS if pab.get(f) is not True]
         if off:

@@ -16,9 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from asbuilt.catalogue import Profile
-from asbuilt.report.results import Selection
-from asbuilt.rules import Verdict
-from asbuilt.target import Target
 
 
 def covered_controls() -> set[str]:

@@ -54,7 +54,7 @@ def control_of(check_id_: str) -> str | None:
 class Definition:
     control: str
     title: str
-    rule: Callable[[list[dict], dict, Profile], Verdict]
+    rule: Callable[[list[dict], dict, Profile], Verdict] | None  # legacy form; a unit decides where given
     scope: str = "resource"  # resource: each anchor judged on its own items; stack: on the stack's items
     required: tuple[str, ...] = ()  # stack flavours where finding no item at all is judged (rule([]))
     aws: Callable | None = None          # facts(estate, ctx) for terraform + cloudformation stacks
@@ -65,9 +65,14 @@ class Definition:
     files: dict[str, Callable] = field(default_factory=dict)  # kind -> facts(file_stack, ctx)
     source: str = ""
     partial: tuple[str, ...] = PARTIAL_DEFAULT  # item fields the rule judges with some elements unknown
+    unit: Any = None  # the control's unit (asbuilt.controls): its rule, threshold binding and judgement
+    context: Callable[[list[dict]], dict] | None = None  # rule arguments the stack's items give
 
     def judge(self, items: list[dict], profile: Profile) -> Verdict:
         """Three-way: items with unknown facts are named, never judged on their text (asbuilt.judge)."""
+        if self.unit is not None:
+            clean = [_clean(i) for i in items]
+            return self.unit.decide(clean, profile, "static", **(self.context(clean) if self.context else {}))
         params = profile.params(self.control)
         verdict = judge(self.control, lambda known: self.rule([_clean(i) for i in known], params, profile),
                         [_clean(i) for i in items], self.partial)
@@ -95,13 +100,27 @@ _CHECKOV_CHECKS: dict[tuple[str, str], Any] = {}
 _LOCK = threading.RLock()
 
 
-def control_check(control: str, title: str, *, rule: Callable, scope: str = "resource",
+def control_check(control: Any, title: str | None = None, *, rule: Callable | None = None, scope: str = "resource",
                   required: tuple[str, ...] = (), aws: Callable | None = None, terraform: tuple | list = (),
                   cloudformation: tuple | list = (), k8s: Callable | None = None, kubernetes: tuple | list = (),
-                  files: dict[str, Callable] | None = None) -> Definition:
-    """Declare the static check of one control (called once per file in checks/)."""
+                  files: dict[str, Callable] | None = None, context: Callable | None = None) -> Definition:
+    """Declare the static check of one control (called once per file in checks/).
+
+    ``control`` is the control's unit (asbuilt.controls): the check only says where the control
+    anchors (resource types, kinds, file kinds) and which evidence it reads there; the unit's
+    rule, thresholds and three-way judgement decide, as they do for the live step. The title
+    comes from the catalogue. (A control ID with a ``rule`` is the older form.)"""
+    unit = None
+    if not isinstance(control, str):
+        unit, control = control, control.id
+        aws = aws if aws is not None else unit.evidence
+    if title is None:
+        from asbuilt.catalogue import load_catalogue
+
+        title = load_catalogue().get(control).title
     defn = Definition(control, title, rule, scope, tuple(required), aws, tuple(terraform), tuple(cloudformation),
-                      k8s, tuple(kubernetes), dict(files or {}))
+                      k8s, tuple(kubernetes), dict(files or {}), unit=unit, context=context,
+                      partial=unit.partial if unit is not None else PARTIAL_DEFAULT)
     with _LOCK:
         DEFINITIONS[control] = defn
         if not _DEFER:  # loaded by checkov itself (--external-checks-dir): register at once

@@ -1,18 +1,17 @@
 """HA-06: ALB subnets span availability zones (Terraform and CloudFormation).
 
 Anchors: "aws_lb", "aws_alb" / "AWS::ElasticLoadBalancingV2::LoadBalancer". Facts: asbuilt.static.facts.alb_spread; rule: asbuilt.rules.ha.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/ha.py: HA_06.
 """
 
-from asbuilt.rules import ha
-from asbuilt.static import facts
+from asbuilt.controls.ha import HA_06
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "HA-06"
 
 control_check(
-    CONTROL, "ALB subnets span availability zones",
+    HA_06,
     terraform=["aws_lb", "aws_alb"],
     cloudformation=["AWS::ElasticLoadBalancingV2::LoadBalancer"],
-    aws=facts.alb_spread,
-    rule=lambda items, p, profile: ha.alb_spread(items, int(p["min_zones"])),
 )

@@ -1,18 +1,17 @@
 """IAM-01: The installer policy grants exactly read access to the bundle bucket (Terraform and CloudFormation).
 
 Anchors: "aws_iam_role" / "AWS::IAM::Role". Facts: asbuilt.static.facts.installer_policy; rule: asbuilt.rules.iam.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/iam.py: IAM_01.
 """
 
-from asbuilt.rules import iam
-from asbuilt.static import facts
+from asbuilt.controls.iam import IAM_01
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "IAM-01"
 
 control_check(
-    CONTROL, "The installer policy grants exactly read access to the bundle bucket",
+    IAM_01,
     terraform=["aws_iam_role"],
     cloudformation=["AWS::IAM::Role"],
-    aws=facts.installer_policy,
-    rule=lambda items, p, profile: iam.installer_policy(items),
 )

@@ -1,18 +1,17 @@
 """SIZE-02: RDS instance class meets the reference size (Terraform and CloudFormation).
 
 Anchors: "aws_db_instance" / "AWS::RDS::DBInstance". Facts: asbuilt.static.facts.rds_classes; rule: asbuilt.rules.sizing.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/size.py: SIZE_02.
 """
 
-from asbuilt.rules import sizing
-from asbuilt.static import facts
+from asbuilt.controls.size import SIZE_02
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "SIZE-02"
 
 control_check(
-    CONTROL, "RDS instance class meets the reference size",
+    SIZE_02,
     terraform=["aws_db_instance"],
     cloudformation=["AWS::RDS::DBInstance"],
-    aws=facts.rds_classes,
-    rule=lambda items, p, profile: sizing.rds_instance_class(items, p["instance_class"]),
 )

@@ -1,18 +1,17 @@
 """VER-03: MSK Kafka version meets the minimum (Terraform and CloudFormation).
 
 Anchors: "aws_msk_cluster" / "AWS::MSK::Cluster". Facts: asbuilt.static.facts.msk_versions; rule: asbuilt.rules.versions.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/ver.py: VER_03.
 """
 
-from asbuilt.rules import versions
-from asbuilt.static import facts
+from asbuilt.controls.ver import VER_03
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "VER-03"
 
 control_check(
-    CONTROL, "MSK Kafka version meets the minimum",
+    VER_03,
     terraform=["aws_msk_cluster"],
     cloudformation=["AWS::MSK::Cluster"],
-    aws=facts.msk_versions,
-    rule=lambda items, p, profile: versions.msk_version(items, p["min_version"]),
 )

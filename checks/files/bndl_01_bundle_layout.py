@@ -3,17 +3,17 @@ no absolute paths, no '..', no links, within the profile's size limits.
 
 The judgement is pure logic over the zip's entry list (asbuilt.rules.bundle); reading the list is
 asbuilt.static.files.read_entries.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/bndl.py: BNDL_01.
 """
 
-from asbuilt.rules import bundle
+from asbuilt.controls.bndl import BNDL_01
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "BNDL-01"
 
 control_check(
-    CONTROL, "Custom bundle layout and size",
+    BNDL_01,
     files={"bundle": facts.bundles},
-    rule=lambda items, p, profile: bundle.bundle_layout(items, int(p["max_zip_bytes"]), int(p["max_uncompressed_bytes"]),
-                                                        int(p["max_entries"])),
 )

@@ -4,16 +4,17 @@
 No checkov runner reads Helm values with their origin, so this check runs on the merged values
 (the chart's values.yaml and each --values file, as helm merges them) and names the file and line
 each value comes from.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/helm.py: HELM_01.
 """
 
-from asbuilt.rules import helm
+from asbuilt.controls.helm import HELM_01
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "HELM-01"
 
 control_check(
-    CONTROL, "Release values: installer enabled, https bundle URLs, MSK brokers",
+    HELM_01,
     files={"values": facts.release_values},
-    rule=lambda items, p, profile: helm.release_values(items, [int(x) for x in profile.params("NET-02")["ports"]]),
 )

@@ -2,16 +2,17 @@
 
 Only the URL's shape is kept as evidence (scheme, host, path, expiry): a pre-signed URL is a
 bearer credential and never reaches a report.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/iam.py: IAM_06.
 """
 
-from asbuilt.rules import iam
+from asbuilt.controls.iam import IAM_06
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "IAM-06"
 
 control_check(
-    CONTROL, "Pre-signed bundle URLs expire within the limit",
+    IAM_06,
     files={"values": facts.bundle_urls},
-    rule=lambda items, p, profile: iam.presigned_url_expiry(items, int(p["max_expiry_seconds"])),
 )

@@ -2,16 +2,17 @@
 
 Read from `git ls-files` of the scanned repository (the whole repository for a target's
 `repos:`, the scanned folder otherwise): untracked or ignored JARs are fine.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/sdk.py: SDK_01.
 """
 
-from asbuilt.rules import sdk
+from asbuilt.controls.sdk import SDK_01
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "SDK-01"
 
 control_check(
-    CONTROL, "No SDK JAR (or any JAR) is committed to Git",
+    SDK_01,
     files={"git": facts.tracked_jars},
-    rule=lambda items, p, profile: sdk.no_committed_jars(items),
 )

@@ -3,16 +3,17 @@ credentials come from the environment.
 
 checkov has no runner for Kotlin script (or Groovy) build files: asbuilt.static.files reads the
 declarative subset the seed documents (dependencies, repositories, credentials) with line numbers.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/sdk.py: SDK_02.
 """
 
-from asbuilt.rules import sdk
+from asbuilt.controls.sdk import SDK_02
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "SDK-02"
 
 control_check(
-    CONTROL, "Gradle builds take the SDK compileOnly from a private registry",
+    SDK_02,
     files={"gradle": facts.gradle_builds},
-    rule=lambda items, p, profile: sdk.sdk_from_registry(items),
 )

@@ -2,19 +2,20 @@
 
 Judged over every Ingress of the chart / manifests (a stack-level control); a rendered chart
 without any such Ingress fails.
+
+The control (rule, thresholds, judgement) is asbuilt/controls/k8s.py: K8S_02.
 """
 
-from asbuilt.rules import k8s
+from asbuilt.controls.k8s import K8S_02
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "K8S-02"
 
 control_check(
-    CONTROL, "An ALB Ingress with TLS routes to the Portal and the Orchestrator API",
+    K8S_02,
     scope="stack",
     required=("helm",),
     kubernetes=["Ingress"],
     k8s=facts.ingresses,
-    rule=lambda items, p, profile: k8s.ingress_routes(items),
 )

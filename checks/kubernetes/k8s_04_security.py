@@ -2,17 +2,18 @@
 
 The effective security context is the container's, falling back to the pod's for the fields a
 pod may set (runAsNonRoot, runAsUser).
+
+The control (rule, thresholds, judgement) is asbuilt/controls/k8s.py: K8S_04.
 """
 
-from asbuilt.rules import k8s
+from asbuilt.controls.k8s import K8S_04
 from asbuilt.static import facts
 from asbuilt.static.checkbase import control_check
 
 CONTROL = "K8S-04"
 
 control_check(
-    CONTROL, "Containers run non-root, unprivileged, read-only root filesystem",
+    K8S_04,
     kubernetes=list(facts.WORKLOADS),
     k8s=facts.container_security,
-    rule=lambda items, p, profile: k8s.container_security(items),
 )

@@ -1,0 +1,27 @@
+"""IAM-*: the installer's least-privilege access to the bundle bucket.
+One unit per control (see asbuilt.controls). IAM-02 and IAM-03 take the installer's identity
+(namespace, service account, the roles or OIDC providers found) as context from the caller:
+the target names them live, the scanned code statically."""
+
+from __future__ import annotations
+
+from asbuilt.controls import Unit
+from asbuilt.rules import iam, iam_effective
+from asbuilt.static import facts
+
+# The seed's installer identity: "the installer's service account in the conncentric namespace".
+INSTALLER_NAMESPACE = facts.INSTALLER_NAMESPACE
+INSTALLER_SERVICE_ACCOUNT = facts.INSTALLER_SERVICE_ACCOUNT
+
+
+IAM_01 = Unit("IAM-01", iam.installer_policy, evidence=facts.installer_policy)
+
+IAM_02 = Unit("IAM-02", iam.irsa_service_account, partial=("installer_roles",))
+
+IAM_03 = Unit("IAM-03", iam.installer_trust, evidence=facts.installer_trust)
+
+IAM_04 = Unit("IAM-04", iam_effective.node_role_bundle_access)  # context: irsa_configured
+
+IAM_05 = Unit("IAM-05", iam_effective.installer_effective_access)
+
+IAM_06 = Unit("IAM-06", iam.presigned_url_expiry, thresholds={"max_expiry_seconds": int})
