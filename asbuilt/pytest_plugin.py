@@ -61,7 +61,7 @@ class RunContext:
         if self.target.aws is None:
             pytest.skip("the target file has no aws section")
         if self._aws is None:
-            self._aws = AwsProbe(self.target.aws)
+            self._aws = AwsProbe(self.target.aws, allowed_networks=self.target.allowed_networks)
         return self._aws
 
     @property
