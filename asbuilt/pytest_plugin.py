@@ -300,8 +300,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     worst = max(vs, key=lambda v: order[v.status]).status
     ids = ",".join(sorted({v.control for v in vs}))
     name = report.nodeid.split("::")[-1].removeprefix("test_").replace("_", " ")
-    # sys.__stdout__: the progress line must reach the user even while pytest captures output.
-    print(f"  {_MARK[worst]} {ids:<22} {name[:80]}", file=sys.__stdout__, flush=True)
+    # sys.__stdout__ (through the console scan): the progress line must reach the user even while
+    # pytest captures output.
+    from asbuilt.secrets_guard import console_stdout
+
+    print(f"  {_MARK[worst]} {ids:<22} {name[:80]}", file=console_stdout(), flush=True)
 
 
 _CONFIG: list[pytest.Config] = []

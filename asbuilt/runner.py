@@ -70,6 +70,21 @@ def run(
     started = utc_now()
     target_path = resolve_target_path(target_arg)
     target = load_target(target_path)
+    from asbuilt import secrets_guard
+
+    # SUITE-03 covers what the run prints as well as what it writes: stdout and stderr are scanned
+    # (and redacted) from here to the end of the run.
+    secret_values = secrets_guard.known_secrets(target)
+    with secrets_guard.ConsoleGuard(secret_values) as console:
+        return _run_target(started, target_path, target, secret_values, console, profile_arg, report_dir,
+                           control_ids, live, static, strict, allow_mutating, pytest_args, waivers_path,
+                           baseline_path, workers)
+
+
+def _run_target(started: str, target_path: Path, target: Target, secret_values: list[str], console: Any,
+                profile_arg: str | None, report_dir: Path, control_ids: list[str] | None, live: bool, static: bool,
+                strict: bool, allow_mutating: bool, pytest_args: list[str] | None, waivers_path: Path | None,
+                baseline_path: Path | None, workers: str | None) -> int:
     catalogue = load_catalogue()
     profile = load_profile(profile_arg or target.profile or "conncentric-aws")
     # Bad waiver or baseline files are input errors before anything runs.
@@ -110,7 +125,6 @@ def run(
     else:
         (report_dir / "cucumber.json").write_text("[]\n")
     # SUITE-03, first layer: nothing secret leaves this process in a verdict.
-    secret_values = secrets_guard.known_secrets(target)
     redactions = secrets_guard.redact_verdicts(verdicts, secret_values)
 
     results = combine(catalogue, profile, verdicts, selection, implemented)
@@ -124,6 +138,9 @@ def run(
     run_doc = run_info(str(target_path), profile, started, target_name=target.name, mode=mode,
                        selected_controls=sorted(selection.control_ids) if selection.control_ids else "all",
                        strict=strict, **extra)
+    # The run's own description (the target's name, paths) is written too: first layer for it as well.
+    run_doc, n = secrets_guard.redact(run_doc, secret_values)
+    redactions += n
     drift = None
     if baseline is not None:
         from asbuilt.report import drift as drift_mod
@@ -140,7 +157,7 @@ def run(
 
     write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html", report_dir / "results.json")
     # SUITE-03, second layer: read back every file this run wrote; scrub, then judge what remains.
-    suite03 = suite_controls.scan_reports(report_dir, secret_values, redactions)
+    suite03 = suite_controls.scan_reports(report_dir, secret_values, redactions, console.findings)
     if selection.selects(catalogue.get("SUITE-03")):
         for r in results:
             if r.id == "SUITE-03":
@@ -150,6 +167,8 @@ def run(
         write_junit(report_dir / "junit.xml", run_doc, results)
         write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html",
                    report_dir / "results.json")
+        for name in ("results.json", "junit.xml", "report.html"):  # the rewrite is held to the same bar
+            secrets_guard.scrub_file(report_dir / name, secret_values)
     code = exit_code(results, strict)
     if code == 0 and drift is not None and drift.drift:
         code = 3
