@@ -5,7 +5,12 @@ secret references, the AWS secret key of the session) and the signature parts of
 URLs from evidence and messages before anything is written. ``scan()`` then reads every file
 the run wrote and reports any secret that still appears: that is the SUITE-03 verdict, so a
 leak through a path nobody thought of (a library's error text in cucumber.json, say) is
-caught rather than assumed away.
+caught rather than assumed away. ``ConsoleGuard`` does both for what the run prints: stdout and
+stderr are redacted as they are written, and each secret met there is a SUITE-03 finding.
+
+The secrets are the values of the target's secret references (resolved once the target is
+loaded); a URL field carrying credentials (``user:password@``) is refused when the target is
+loaded, so none can enter through one.
 """
 
 from __future__ import annotations

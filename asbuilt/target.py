@@ -230,8 +230,10 @@ class Target(_Strict):
     # @mutating scenarios (bundle round-trip, installer re-run) run only when this is true
     # (or with --allow-mutating); they write under a dedicated prefix and clean up.
     allow_mutating: bool = False
-    # Where probes may connect (CIDRs). Empty: anywhere the target names. The sandbox sets
-    # loopback and its own namespaces, so no probe of a sandbox run can leave the machine.
+    # Where probes may connect (CIDRs). Every client asks asbuilt.netguard before its first packet:
+    # a host (each AWS endpoint, the default regional ones too) resolving outside is refused.
+    # Empty: anywhere the target names. The sandbox sets loopback and its own namespaces, so no
+    # probe of a sandbox run can leave the machine.
     allowed_networks: Annotated[list[str], AfterValidator(_cidrs)] = []
 
     # where the file was read from: relative paths in it are relative to its folder
