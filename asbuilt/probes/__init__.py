@@ -27,9 +27,15 @@ class FailureMemo:
 
     @staticmethod
     def key(*parts: object) -> str:
+        import hashlib
         import json
 
-        return json.dumps(parts, sort_keys=True, default=repr)
+        def part(value: object) -> str:  # a request body (bytes) by its digest, not its text
+            if isinstance(value, (bytes, bytearray)):
+                return f"<{len(value)} bytes sha256:{hashlib.sha256(value).hexdigest()}>"
+            return repr(value)
+
+        return json.dumps(parts, sort_keys=True, default=part)
 
     def check(self, key: str) -> None:
         with self._lock:
