@@ -268,7 +268,7 @@ class Target(_Strict):
                     walk(getattr(node, name), f"{where}.{name}" if where else name)
             elif isinstance(node, (list, tuple)):
                 for i, item in enumerate(node):
-                    walk(item, f"{where}[{i}]")
+                    walk(item, f"{where}.{i}")
 
         walk(self, "")
         return found

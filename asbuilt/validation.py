@@ -61,9 +61,12 @@ def _location(loc: tuple, data: Any) -> str:
     for p in loc:
         if isinstance(p, str) and p.startswith("function-"):
             continue
-        if isinstance(p, int) and isinstance(node, list):
-            parts.append(f"[{p}]") if parts else parts.append(str(p))
-            node = node[p] if 0 <= p < len(node) else None
+        if isinstance(p, int):  # a list index (or an integer key): a number is no secret
+            parts.append(str(p))
+            if isinstance(node, list):
+                node = node[p] if 0 <= p < len(node) else None
+            else:
+                node = node.get(p) if isinstance(node, dict) else None
             continue
         if isinstance(p, str) and _IDENTIFIER.match(p):
             parts.append(p)
@@ -72,7 +75,7 @@ def _location(loc: tuple, data: Any) -> str:
             match = [i for i, k in enumerate(keys) if k == p or str(k) == str(p)]
             parts.append(f"#{match[0] + 1}" if match else "(a key)")
         node = node.get(p) if isinstance(node, dict) and p in node else None
-    return ".".join(parts).replace(".[", "[") or "(top level)"
+    return ".".join(parts) or "(top level)"
 
 
 def one_line(path: Path | str, exc: ValidationError, data: Any = None) -> str:

@@ -47,7 +47,7 @@ def _one_line(res, *words: str) -> str:
      "aws.service_endpoints.s3"),
     (f"name: t\nkafka:\n  bootstrap_servers: 'user:{SECRET}@127.0.0.1:9092'\n", "kafka.bootstrap_servers"),
     (f"name: t\nvantage_points: [{{name: a, role: inside, kind: ssh, host: 'ops:{SECRET}@127.0.0.1'}}]\n",
-     "vantage_points[0]"),
+     "vantage_points.0"),
 ], ids=["endpoint_url", "service_endpoint", "kafka", "ssh"])
 def test_credentials_in_a_url_are_refused_without_echo(tmp_path, text, field):
     res, _ = _run(tmp_path, text)
