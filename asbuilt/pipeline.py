@@ -83,6 +83,16 @@ def implemented_controls() -> dict[str, set[str]]:
 
 
 def execute(req: Request) -> int:
+    """The run (see the module docstring). What it prints on stdout and stderr is scanned for the
+    target's secrets (and redacted) from here to the end: SUITE-03 covers the console too."""
+    from asbuilt import secrets_guard
+
+    secret_values = secrets_guard.known_secrets(req.target) if req.target is not None else []
+    with secrets_guard.ConsoleGuard(secret_values) as console:
+        return _execute(req, secret_values, console)
+
+
+def _execute(req: Request, secret_values: list[str], console: Any) -> int:
     started = utc_now()
     catalogue = load_catalogue()
     from asbuilt.report.results import load_results_json
@@ -108,7 +118,6 @@ def execute(req: Request) -> int:
     from asbuilt import secrets_guard
 
     # SUITE-03, first layer: nothing secret leaves this process in a verdict.
-    secret_values = secrets_guard.known_secrets(req.target) if req.target is not None else []
     redactions = secrets_guard.redact_verdicts(out.verdicts, secret_values)
 
     deadline_hit = any(v.status == "error" and v.message.startswith(DEADLINE_MESSAGE) for v in out.verdicts)
@@ -121,13 +130,16 @@ def execute(req: Request) -> int:
     run_doc = run_info(req.label, req.profile, started, **_run_fields(req, out))
     if deadline_hit:
         run_doc["deadline"] = {"timeout_seconds": req.timeout, "reached": True}
+    # The run's own description (the target's name, paths) is written too: first layer for it as well.
+    run_doc, n = secrets_guard.redact(run_doc, secret_values)
+    redactions += n
     if waivers is not None:
         from asbuilt.waivers import apply_waivers
 
         run_doc["waivers_file"] = str(req.waivers_path)
         run_doc["waivers"] = apply_waivers(results, waivers, req.profile.name)
 
-    _decide_suite_03(req, catalogue, run_doc, results, secret_values, redactions)
+    _decide_suite_03(req, catalogue, run_doc, results, secret_values, redactions, console.findings)
 
     drift = None
     if baseline is not None:
@@ -139,6 +151,9 @@ def execute(req: Request) -> int:
         run_doc["drift"] = {"baseline": str(req.baseline_path), "baseline_started": drift.baseline.get("started"),
                             "drift": drift.drift, "counts": drift.summary_counts()}
     _write_reports(req.report_dir, run_doc, results, drift, out.builtin_findings)
+    for name in ("results.json", "junit.xml", "report.html", "drift.md", "drift.json"):
+        if (req.report_dir / name).exists():  # the final write is held to the bar SUITE-03 judged
+            secrets_guard.scrub_file(req.report_dir / name, secret_values)
 
     code = exit_code(results, req.selection.strict)
     if code == 0 and drift is not None and drift.drift:
@@ -251,7 +266,7 @@ def _run_fields(req: Request, out: Outcome) -> dict[str, Any]:
 
 
 def _decide_suite_03(req: Request, catalogue: Catalogue, run_doc: dict, results: list[ControlResult],
-                     secret_values: list[str], redactions: int) -> None:
+                     secret_values: list[str], redactions: int, console: list[dict] | None = None) -> None:
     """Render every report into a staging folder, scan it with the files already written, and
     record SUITE-03 before anything is written for good."""
     from asbuilt import suite_controls
@@ -264,7 +279,7 @@ def _decide_suite_03(req: Request, catalogue: Catalogue, run_doc: dict, results:
             if (req.report_dir / name).exists():
                 shutil.copy2(req.report_dir / name, staging / name)
         _write_reports(staging, run_doc, results, None, None)
-        verdict = suite_controls.scan_reports(staging, secret_values, redactions)
+        verdict = suite_controls.scan_reports(staging, secret_values, redactions, console)
         for name in ("cucumber.json", "results.sarif"):  # scrubbed copies replace what was written
             if (staging / name).exists():
                 shutil.copy2(staging / name, req.report_dir / name)

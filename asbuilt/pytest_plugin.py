@@ -61,7 +61,7 @@ class RunContext:
         if self.target.aws is None:
             pytest.skip("the target file has no aws section")
         if self._aws is None:
-            self._aws = AwsProbe(self.target.aws)
+            self._aws = AwsProbe(self.target.aws, allowed_networks=self.target.allowed_networks)
         return self._aws
 
     @property
@@ -314,8 +314,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     worst = max(vs, key=lambda v: order[v.status]).status
     ids = ",".join(sorted({v.control for v in vs}))
     name = report.nodeid.split("::")[-1].removeprefix("test_").replace("_", " ")
-    # sys.__stdout__: the progress line must reach the user even while pytest captures output.
-    print(f"  {_MARK[worst]} {ids:<22} {name[:80]}", file=sys.__stdout__, flush=True)
+    # sys.__stdout__ (through the console scan): the progress line must reach the user even while
+    # pytest captures output.
+    from asbuilt.secrets_guard import console_stdout
+
+    print(f"  {_MARK[worst]} {ids:<22} {name[:80]}", file=console_stdout(), flush=True)
 
 
 _CONFIG: list[pytest.Config] = []

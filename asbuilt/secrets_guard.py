@@ -5,7 +5,12 @@ secret references, the AWS secret key of the session) and the signature parts of
 URLs from evidence and messages before anything is written. ``scan()`` then reads every file
 the run wrote and reports any secret that still appears: that is the SUITE-03 verdict, so a
 leak through a path nobody thought of (a library's error text in cucumber.json, say) is
-caught rather than assumed away.
+caught rather than assumed away. ``ConsoleGuard`` does both for what the run prints: stdout and
+stderr are redacted as they are written, and each secret met there is a SUITE-03 finding.
+
+The secrets are the values of the target's secret references (resolved once the target is
+loaded); a URL field carrying credentials (``user:password@``) is refused when the target is
+loaded, so none can enter through one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ REDACTED = "[REDACTED]"
 _SIGNED_PARAMS = re.compile(
     r"(?i)\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId|x-amz-security-token)=[^&\s\"'<>]+"
 )
-_MIN_SECRET_LEN = 6  # shorter values would redact ordinary words; such secrets are refused upstream
+MIN_SECRET_LEN = 6  # shorter values would redact ordinary words; such secrets are refused (SecretRef.resolve)
+_MIN_SECRET_LEN = MIN_SECRET_LEN
 
 
 def known_secrets(target: Any = None, extra: list[str] | None = None) -> list[str]:
@@ -104,3 +110,72 @@ def redact_verdicts(verdicts: list, secrets: list[str]) -> int:
         v.evidence, m = redact(v.evidence, secrets)
         total += n + m
     return total
+
+
+class _RedactingStream:
+    """A text stream in front of sys.stdout/sys.stderr: each write is scanned for the run's secrets,
+    which are replaced before the text reaches the real stream, and counted (SUITE-03 judges them)."""
+
+    def __init__(self, stream: Any, name: str, secrets: list[str], findings: list[dict[str, str]]):
+        self._stream, self._name, self._secrets, self._findings = stream, name, secrets, findings
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str) and self._secrets:
+            for i, s in enumerate(self._secrets):
+                if s in text:
+                    self._findings.append({"resource": self._name, "what": f"secret value #{i + 1} of the target"})
+            text, _ = redact_text(text, self._secrets)
+        return self._stream.write(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, buffer...
+        return getattr(self._stream, name)
+
+
+class ConsoleGuard:
+    """``with ConsoleGuard(secrets) as console:`` -- what the run prints on stdout and stderr (itself,
+    and the in-process pytest run) is scanned and redacted; ``console.findings`` lists each secret
+    met, by stream. Child processes writing to the file descriptors directly are not seen here:
+    asbuilt captures its tools' output (helm, checkov) rather than passing it through."""
+
+    def __init__(self, secrets: list[str]):
+        self.secrets = secrets
+        self.findings: list[dict[str, str]] = []
+        self._saved: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> ConsoleGuard:
+        import sys
+
+        global _ACTIVE
+        self._saved = (sys.stdout, sys.stderr)
+        self.stdout = _RedactingStream(sys.stdout, "stdout", self.secrets, self.findings)
+        sys.stdout = self.stdout  # type: ignore[assignment]
+        sys.stderr = _RedactingStream(sys.stderr, "stderr", self.secrets, self.findings)  # type: ignore[assignment]
+        _ACTIVE = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import sys
+
+        global _ACTIVE
+        if self._saved is not None:
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+        if _ACTIVE is self:
+            _ACTIVE = None
+
+
+_ACTIVE: ConsoleGuard | None = None
+
+
+def console_stdout() -> Any:
+    """The run's real stdout, through the active ConsoleGuard when there is one: for progress lines
+    printed while pytest captures sys.stdout (they would otherwise bypass the scan)."""
+    import sys
+
+    if _ACTIVE is not None:
+        return _RedactingStream(sys.__stdout__, "stdout", _ACTIVE.secrets, _ACTIVE.findings)
+    return sys.__stdout__

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from asbuilt.rules import Verdict, failed, passed, skipped
 
+REDACTED_WORD = "[REDACTED]"
 COVERED = ("SUITE-01", "SUITE-02", "SUITE-03")  # decided by every run (asbuilt.runner)
 REPORT_FILES = ("results.json", "junit.xml", "cucumber.json", "results.sarif", "report.html", "drift.md", "drift.json")
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "aws"  # shipped beside features/ at the repo root
@@ -141,14 +142,24 @@ def _allowed_anywhere(statements: list[dict], action: str) -> bool:
                for st in statements)
 
 
-def secrets(findings: list[dict], files: int, redactions: int) -> Verdict:
-    """SUITE-03."""
+def secrets(findings: list[dict], files: int, redactions: int, console: list[dict] | None = None,
+            secret_values: int | None = None) -> Verdict:
+    """SUITE-03: the written files (findings) and what the run printed (console: stdout/stderr)."""
     evidence = [{"resource": "report-dir", "files_scanned": files, "redactions_applied": redactions}]
+    if console is not None:
+        evidence.append({"resource": "console", "streams_scanned": ["stdout", "stderr"],
+                         "secret_values_known": secret_values})
     if findings:
         where = ", ".join(sorted({f"{Path(f['resource']).name} ({f['what']})" for f in findings}))
         return failed("SUITE-03", f"secret material in written files: {where}. Fix: redact it at the source "
                       "(asbuilt.secrets_guard) before it is written", evidence + findings)
-    return passed("SUITE-03", f"no secret value or URL signature in the {files} files this run wrote"
+    if console:
+        where = ", ".join(sorted({f"{f['resource']} ({f['what']})" for f in console}))
+        return failed("SUITE-03", f"secret material reached the run's console output: {where} (replaced by "
+                      f"{REDACTED_WORD} before it was printed). Fix: redact it at the source (asbuilt.secrets_guard)",
+                      evidence + console)
+    scope = f"the {files} files this run wrote" + (" or its stdout/stderr" if console is not None else "")
+    return passed("SUITE-03", f"no secret value or URL signature in {scope}"
                   + (f" ({redactions} redaction(s) applied before writing)" if redactions else ""), evidence)
 
 
@@ -164,13 +175,16 @@ def run_verdicts(calls_by_kind: dict[str, dict[str, int]]) -> list[Verdict]:
     return [read_only(ops), policy_coverage(list(ro), list(mut))]
 
 
-def scan_reports(report_dir: Path, secret_values: list[str], redactions: int) -> Verdict:
-    """SUITE-03 over the files of the report dir: scrub what slipped through, judge what remains."""
+def scan_reports(report_dir: Path, secret_values: list[str], redactions: int,
+                 console: list[dict] | None = None) -> Verdict:
+    """SUITE-03 over the files of the report dir and the run's console output so far: scrub what
+    slipped through, judge what remains."""
     from asbuilt.secrets_guard import scan, scrub_file
 
     files = [report_dir / f for f in REPORT_FILES if (report_dir / f).exists()]
     scrubbed = sum(scrub_file(f, secret_values) for f in files)
-    verdict = secrets(scan(files, secret_values), len(files), redactions)
+    verdict = secrets(scan(files, secret_values), len(files), redactions,
+                      list(console) if console is not None else None, len(secret_values))
     if scrubbed and verdict.status == "pass":
         # A secret reached a written file past the first layer: fixed in place, but a suite defect.
         verdict = failed("SUITE-03", f"{scrubbed} secret value(s) reached written report files and were scrubbed "

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator,
-    model_validator,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt,
+    ValidationError, model_validator,
 )
 
 from asbuilt.errors import InputError
@@ -43,21 +43,60 @@ class SecretRef(_Strict):
         return self
 
     def resolve(self) -> str:
+        """The secret's value; InputError when it cannot be read or is too short to redact."""
+        from asbuilt.secrets_guard import MIN_SECRET_LEN
+
         if self.env is not None:
             value = os.environ.get(self.env)
             if value is None:
                 raise InputError(f"secret reference: environment variable {self.env} is not set")
-            return value
-        from asbuilt.safeio import read_text
+        else:
+            from asbuilt.safeio import read_text
 
-        # bounded, regular files only (a FIFO or /dev/zero is refused), UTF-8: one line otherwise
-        return read_text(Path(self.file).expanduser(), "secret", "config").strip()  # type: ignore[arg-type]
+            # bounded, regular files only (a FIFO or /dev/zero is refused), UTF-8: one line otherwise
+            value = read_text(Path(self.file).expanduser(), "secret", "config").strip()  # type: ignore[arg-type]
+        if len(value) < MIN_SECRET_LEN:
+            # A shorter value would redact ordinary words in reports, so it could not be redacted at all.
+            raise InputError(f"secret reference {self.describe()}: the secret is shorter than {MIN_SECRET_LEN} "
+                             "characters, too short to keep out of reports reliably; use a longer one")
+        return value
 
     def describe(self) -> str:
         return f"env:{self.env}" if self.env else f"file:{self.file}"
 
 
 Secret = Annotated[SecretRef, BeforeValidator(_no_literal_secret)]
+
+
+def _no_userinfo(value: str) -> str:
+    """A URL field must not carry credentials: the message names the field, never the value."""
+    from asbuilt.netguard import url_userinfo
+
+    if value is not None and url_userinfo(value):
+        raise ValueError("a URL must not carry credentials (user:password@host): give them as secret "
+                         "references ({env: NAME} or {file: PATH}) in the credentials fields")
+    return value
+
+
+def _no_userinfo_in_servers(value: str | None) -> str | None:
+    if value is not None and "@" in value:
+        raise ValueError("host:port entries must not carry credentials (user:password@): give the password "
+                         "as a secret reference (sasl_password)")
+    return value
+
+
+def _cidrs(value: list[str]) -> list[str]:
+    import ipaddress
+
+    for i, cidr in enumerate(value):
+        try:
+            ipaddress.ip_network(str(cidr), strict=False)
+        except ValueError:
+            raise ValueError(f"entry {i + 1} is not a network in CIDR form (like 10.0.0.0/16)") from None
+    return value
+
+
+Url = Annotated[str, AfterValidator(_no_userinfo)]
 
 
 class AwsCredentials(_Strict):
@@ -90,8 +129,8 @@ class AwsResources(_Strict):
 
 class AwsSection(_Strict):
     region: str
-    endpoint_url: str | None = None  # LocalStack, moto server; per-service overrides below
-    service_endpoints: dict[str, str] = {}
+    endpoint_url: Url | None = None  # LocalStack, moto server; per-service overrides below
+    service_endpoints: dict[str, Url] = {}
     credentials: AwsCredentials | None = None
     timeouts: AwsTimeouts = AwsTimeouts()
     resources: AwsResources = AwsResources()
@@ -107,7 +146,7 @@ class KubernetesSection(_Strict):
 
 
 class KafkaSection(_Strict):
-    bootstrap_servers: str | None = None  # default: the MSK cluster's bootstrap brokers
+    bootstrap_servers: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None  # default: MSK's
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SSL"
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
@@ -154,6 +193,13 @@ class VantagePoint(_Strict):
     host: str | None = None  # ssh: user@host
     pod: str | None = None  # kubectl: namespace/pod
 
+    @model_validator(mode="after")
+    def _no_password(self) -> VantagePoint:
+        if self.host and ":" in self.host.rpartition("@")[0]:
+            raise ValueError("host: user@host only; a password (user:password@host) is not accepted "
+                             "(use an SSH key or agent)")
+        return self
+
 
 class ChartSource(_Strict):
     path: Path
@@ -187,21 +233,11 @@ class Target(_Strict):
     # @mutating scenarios (bundle round-trip, installer re-run) run only when this is true
     # (or with --allow-mutating); they write under a dedicated prefix and clean up.
     allow_mutating: StrictBool = False
-    # Where probes may connect (CIDRs). Empty: anywhere the target names. The sandbox sets
-    # loopback and its own namespaces, so no probe of a sandbox run can leave the machine.
-    allowed_networks: list[str] = []
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
-        for i, cidr in enumerate(value):
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"entry {i} is not a CIDR (like 10.0.0.0/16 or 127.0.0.1/32)") from None
-        return value
+    # Where probes may connect (CIDRs). Every client asks asbuilt.netguard before its first packet:
+    # a host (each AWS endpoint, the default regional ones too) resolving outside is refused.
+    # Empty: anywhere the target names. The sandbox sets loopback and its own namespaces, so no
+    # probe of a sandbox run can leave the machine.
+    allowed_networks: Annotated[list[str], AfterValidator(_cidrs)] = []
 
     # where the file was read from: relative paths in it are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
@@ -221,6 +257,23 @@ class Target(_Strict):
                     walk(item)
 
         walk(self)
+        return found
+
+    def secret_fields(self) -> list[tuple[str, SecretRef]]:
+        """(field path, reference) of every secret reference, for messages that name the field."""
+        found: list[tuple[str, SecretRef]] = []
+
+        def walk(node: Any, where: str) -> None:
+            if isinstance(node, SecretRef):
+                found.append((where, node))
+            elif isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name), f"{where}.{name}" if where else name)
+            elif isinstance(node, (list, tuple)):
+                for i, item in enumerate(node):
+                    walk(item, f"{where}.{i}")
+
+        walk(self, "")
         return found
 
 
@@ -253,7 +306,21 @@ def load_target(path: str | Path) -> Target:
     try:
         target = Target.model_validate(data)
     except ValidationError as exc:
-        raise InputError(one_line(path, exc)) from None
+        raise InputError(one_line(path, exc, data)) from None
     _resolve_paths(target, path.resolve().parent)
     target.source = path.resolve()
+    _check_secret_lengths(path, target)
     return target
+
+
+def _check_secret_lengths(path: Path, target: Target) -> None:
+    """Secrets too short to redact are refused now, before anything runs (one line, no value).
+    A reference that cannot be read yet is left to the probe that needs it, as before."""
+    from asbuilt.secrets_guard import MIN_SECRET_LEN
+
+    for where, ref in target.secret_fields():
+        try:
+            ref.resolve()
+        except InputError as exc:
+            if f"shorter than {MIN_SECRET_LEN}" in str(exc):
+                raise InputError(f"{path}: {where}: {exc}") from None

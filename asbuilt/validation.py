@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,47 @@ def load_yaml_file(path: Path, what: str) -> Any:
     return data
 
 
-def one_line(path: Path | str, exc: ValidationError) -> str:
-    """The first validation problem as `file: field.path: what was expected`."""
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+def _location(loc: tuple, data: Any) -> str:
+    """``aws.timeouts.read``; a key that does not look like an identifier (it may be a secret pasted
+    in the wrong place, or control characters) is not quoted: it is named by its position in its
+    mapping (``aws.#3``), or ``(a key)`` when the position is not known."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, str) and p.startswith("function-"):
+            continue
+        if isinstance(p, int):  # a list index (or an integer key): a number is no secret
+            parts.append(str(p))
+            if isinstance(node, list):
+                node = node[p] if 0 <= p < len(node) else None
+            else:
+                node = node.get(p) if isinstance(node, dict) else None
+            continue
+        if isinstance(p, str) and _IDENTIFIER.match(p):
+            parts.append(p)
+        else:
+            keys = list(node) if isinstance(node, dict) else []
+            match = [i for i, k in enumerate(keys) if k == p or str(k) == str(p)]
+            parts.append(f"#{match[0] + 1}" if match else "(a key)")
+        node = node.get(p) if isinstance(node, dict) and p in node else None
+    return ".".join(parts) or "(top level)"
+
+
+def one_line(path: Path | str, exc: ValidationError, data: Any = None) -> str:
+    """The first validation problem as `file: field.path: what was expected`. ``data`` (what was
+    validated) gives the position of a key that is not quoted."""
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "(top level)"
+    loc = _location(tuple(err["loc"]), data)
     kind = err["type"]
     if kind == "missing":
         return f"{path}: {loc}: required field is missing"
     if kind == "extra_forbidden":
+        parent, _, key = loc.rpartition(".")
+        if key.startswith(("#", "(")):  # not quoted: its position in its mapping
+            return f"{path}: {parent or '(top level)'}: unknown key {key}"
         return f"{path}: {loc}: unknown key"
     if kind in _TYPE_WORDS:
         got = type(err.get("input")).__name__

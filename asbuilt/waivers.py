@@ -119,11 +119,13 @@ def load_waivers(path: Path) -> list[Waiver]:
         # A misspelt key (`aprover:`) is better named as unknown than as a missing `approver`.
         extra = next((e for e in exc.errors() if e["type"] == "extra_forbidden"), None)
         if extra is not None:
-            loc = ".".join(str(p) for p in extra["loc"])
+            from asbuilt.validation import _location
+
+            loc = _location(tuple(extra["loc"]), data)
             known = "control, resources, reason, approver, expires" if len(extra["loc"]) > 1 else "waivers"
             line = f"{path}: {loc}: unknown key (expected {known})"
         else:
-            line = one_line(path, exc)
+            line = one_line(path, exc, data)
         raise InputError(_where(line, data)) from None
     from asbuilt.catalogue import load_catalogue
 

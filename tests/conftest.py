@@ -69,3 +69,23 @@ def sandbox():
     yield bring_up
     for cm in stack:
         cm.__exit__(None, None, None)
+
+
+# The test-session network guard (tests/netguard_plugin.py): any connect outside loopback, ::1,
+# the sandbox's 198.18.0.0/15 and Unix sockets fails the test that made it. It guards this
+# process only: child processes are out of its reach (see child_connect_log for Python children).
+def pytest_configure(config):
+    from tests import netguard_plugin
+
+    if not config.pluginmanager.is_registered(netguard_plugin):
+        config.pluginmanager.register(netguard_plugin, "asbuilt-test-netguard")
+
+
+@pytest.fixture
+def child_connect_log(tmp_path):
+    """(env, log): run a Python child with env and it installs the same guard; log lists each connect
+    it refused (one JSON line each). For CLI tests that must prove nothing left the machine."""
+    from tests import netguard_plugin
+    from tests.helpers import ROOT
+
+    return netguard_plugin.child_env(tmp_path / "child-guard", ROOT)

@@ -129,7 +129,7 @@ def _read_profile_file(path: Path) -> _ProfileFile:
     try:
         return _ProfileFile.model_validate(data)
     except ValidationError as exc:
-        raise InputError(one_line(path, exc)) from None
+        raise InputError(one_line(path, exc, data)) from None
 
 
 def load_profile(name_or_path: str) -> Profile:

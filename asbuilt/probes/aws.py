@@ -22,7 +22,8 @@ import botocore.exceptions as bce
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
-from asbuilt.probes import ProbeError
+from asbuilt.netguard import NetGuard
+from asbuilt.probes import FailureMemo, ProbeError
 from asbuilt.target import AwsSection
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Simulate", "Lookup", "Search", "Batch Get", "BatchGet")
@@ -150,13 +151,25 @@ def _role_name(name_or_arn: str) -> str:
     return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
 
 
+# Where the credential providers that fetch over the network would connect.
+_IMDS_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
+_CONTAINER_ADDRESS = "169.254.170.2"
+
+
 class AwsProbe:
     """One per run. Methods ending in ``_raw`` return the API's objects; the others return
-    rule-ready facts (plain dicts naming their resource). Every object is fetched once."""
+    rule-ready facts (plain dicts naming their resource). Every object is fetched once, and a
+    call that failed is not made again (``FailureMemo``).
 
-    def __init__(self, section: AwsSection, recorder: CallRecorder | None = None):
+    ``allowed_networks`` (the target's): every request of the session is checked against it
+    before it is sent (``asbuilt.netguard``), whatever endpoint botocore resolved for it."""
+
+    def __init__(self, section: AwsSection, recorder: CallRecorder | None = None,
+                 allowed_networks: list[str] | None = None):
         self.section = section
         self.recorder = recorder or CallRecorder()
+        self.guard = NetGuard(allowed_networks)
+        self.failed = FailureMemo()
         creds = section.credentials
         kwargs: dict[str, Any] = {"region_name": section.region}
         if creds is not None:
@@ -172,6 +185,8 @@ class AwsProbe:
             self.session = boto3.session.Session(**kwargs)
         except bce.ProfileNotFound as exc:
             raise ProbeError(f"aws.credentials.profile: {exc}") from None
+        if self.guard.active:
+            self._guard_session()
         t = section.timeouts
         self.config = Config(
             connect_timeout=t.connect,
@@ -190,6 +205,33 @@ class AwsProbe:
         self._once: dict[tuple, Any] = {}
 
     # -- plumbing -------------------------------------------------------------------------
+    def _guard_session(self) -> None:
+        """Every request of every client of this session is checked before it is sent."""
+        from botocore.utils import get_environ_proxies
+
+        guard = self.guard
+
+        def before_send(request=None, **_: Any) -> None:
+            if request is None:
+                return
+            guard.check_url(request.url)
+            proxy = (self.config.proxies or get_environ_proxies(request.url) or {}).get(
+                urllib.parse.urlsplit(request.url).scheme)
+            if proxy:
+                guard.check_url(proxy if "://" in proxy else f"http://{proxy}", "connect through the proxy")
+
+        self.session.events.register("before-send", before_send)
+        # Credential providers that fetch over their own connections, outside the session's
+        # events: dropped when the address they would connect to is not allowed.
+        resolver = self.session._session.get_component("credential_provider")
+        if not all(guard.allows(a) for a in _IMDS_ADDRESSES):
+            resolver.remove("iam-role")
+        uri = os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        try:
+            guard.check((urllib.parse.urlsplit(uri).hostname or "") if uri else _CONTAINER_ADDRESS)
+        except ProbeError:
+            resolver.remove("container-role")
+
     def client(self, service: str):
         with self._lock:
             if service not in self._clients:
@@ -201,15 +243,18 @@ class AwsProbe:
 
     def call(self, service: str, op: str, missing: tuple[str, ...] = (), **kwargs: Any) -> dict | None:
         """One API call. Error codes listed in ``missing`` mean "not configured" (a fact): None."""
-        try:
-            return getattr(self.client(service), op)(**kwargs)
-        except bce.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in missing:
-                return None
-            self._raise(exc, f"{service}.{op}")
-        except (bce.BotoCoreError, ResponseParserError) as exc:
-            self._raise(exc, f"{service}.{op}")
-        raise AssertionError("unreachable")  # pragma: no cover
+        def once() -> dict | None:
+            try:
+                return getattr(self.client(service), op)(**kwargs)
+            except bce.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in missing:
+                    return None
+                self._raise(exc, f"{service}.{op}")
+            except (bce.BotoCoreError, ResponseParserError) as exc:
+                self._raise(exc, f"{service}.{op}")
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return self.failed.call(FailureMemo.key("aws", service, op, kwargs), once)
 
     @staticmethod
     def _raise(exc: Exception, what: str):
@@ -217,15 +262,18 @@ class AwsProbe:
         raise cls(explain(exc, what)) from None
 
     def paginate(self, service: str, op: str, key: str, **kwargs: Any) -> list:
-        try:
-            pages = self.client(service).get_paginator(op).paginate(**kwargs)
-            out: list = []
-            for page in pages:
-                out.extend(page.get(key, []) or [])
-            return out
-        except (bce.BotoCoreError, bce.ClientError, ResponseParserError) as exc:
-            self._raise(exc, f"{service}.{op}")
-        raise AssertionError("unreachable")  # pragma: no cover
+        def once() -> list:
+            try:
+                pages = self.client(service).get_paginator(op).paginate(**kwargs)
+                out: list = []
+                for page in pages:
+                    out.extend(page.get(key, []) or [])
+                return out
+            except (bce.BotoCoreError, bce.ClientError, ResponseParserError) as exc:
+                self._raise(exc, f"{service}.{op}")
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return self.failed.call(FailureMemo.key("aws", service, op, "pages", key, kwargs), once)
 
     def once(self, key: tuple, fn):
         """Memoise one fetch per run under ``key`` (the run-wide cache of objects)."""

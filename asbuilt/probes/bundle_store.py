@@ -66,14 +66,27 @@ def _read_bounded(fh, max_bytes: int, what: str) -> bytes:
 
 def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[str] | None = None) -> bytes:
     """GET a (pre-signed) URL with TLS verification, no proxy, a byte bound and a time bound."""
+    from asbuilt.netguard import NetGuard, safe_url
     from asbuilt.probes.installer_logs import redact
-    from asbuilt.probes.network import AddressGuard
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProbeError(f"not an http(s) URL: {redact(url)}")
-    AddressGuard(allowed_networks or []).check(parts.hostname)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+        raise ProbeError(f"not an http(s) URL: {safe_url(url)}")
+    if "@" in parts.netloc:
+        raise ProbeError(f"refusing to GET {safe_url(url)}: the URL carries credentials (user:password@)")
+    guard = NetGuard(allowed_networks)
+    guard.check_url(url, "GET from")
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        """Each redirect is checked like the first URL, before it is followed."""
+
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            if "@" in (urlsplit(newurl).netloc or ""):
+                raise ProbeError(f"refusing the redirect of {safe_url(url)} to a URL with credentials")
+            guard.check_url(newurl, "follow a redirect to")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), Redirects(),
                                          urllib.request.HTTPSHandler(context=ssl.create_default_context()))
     try:
         with opener.open(urllib.request.Request(url, headers={"User-Agent": "asbuilt"}), timeout=timeout) as resp:

@@ -31,7 +31,8 @@ from collections import Counter
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from asbuilt.probes import ProbeError
+from asbuilt.netguard import NetGuard
+from asbuilt.probes import FailureMemo, ProbeError
 from asbuilt.target import KubernetesSection, Target
 
 MERGE = "application/merge-patch+json"
@@ -248,6 +249,8 @@ def deployment_facts(dep: dict) -> dict:
 
 # Every Kubernetes request of the process as "k8s:<verb>:<resource>" (SUITE-01/02 read it).
 K8S_CALLS: Counter[str] = Counter()
+# The requests that failed in this run (every KubeProbe of the process shares it): not repeated.
+K8S_FAILED = FailureMemo()
 _KIND_WORDS = {"job": "jobs", "deployment": "deployments", "pod": "pods", "secret": "secrets"}
 
 
@@ -281,12 +284,14 @@ class KubeProbe:
         except (config.ConfigException, OSError, TypeError, ValueError) as exc:
             raise ProbeError(f"kubernetes: cannot load the kubeconfig {kubeconfig or '(default)'} "
                              f"context {section.context or '(current)'}: {_one_line(exc)}") from None
-        host = urlsplit(self.api.configuration.host).hostname or ""
-        if target is not None and target.allowed_networks:
-            from asbuilt.probes.network import AddressGuard
-
-            AddressGuard(target.allowed_networks).check(host)
-        self.server = self.api.configuration.host
+        guard = NetGuard(target.allowed_networks if target is not None else [])
+        conf = self.api.configuration
+        if not urlsplit(conf.host).hostname:
+            raise ProbeError("kubernetes: the kubeconfig's server URL names no host")
+        guard.check_url(conf.host, "connect to the Kubernetes API server")
+        if conf.proxy:
+            guard.check_url(conf.proxy, "connect through the Kubernetes proxy")
+        self.server = conf.host
         self.core = client.CoreV1Api(self.api)
         self.apps = client.AppsV1Api(self.api)
         self.batch = client.BatchV1Api(self.api)
@@ -294,6 +299,15 @@ class KubeProbe:
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(self, verb: str, resource: str, fn: Callable, *args, **kwargs) -> dict:
+        key = FailureMemo.key("k8s", self.server, verb, resource, getattr(fn, "__name__", ""), args, kwargs)
+        K8S_FAILED.check(key)  # the same request failed before in this run: its error, no new connection
+        try:
+            return self._request(verb, resource, fn, *args, **kwargs)
+        except ProbeError as exc:
+            K8S_FAILED.remember(key, exc)
+            raise
+
+    def _request(self, verb: str, resource: str, fn: Callable, *args, **kwargs) -> dict:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -322,6 +336,7 @@ class KubeProbe:
     def forget(self) -> None:
         """Drop the cache (after a mutating step, reads must see the new state)."""
         self._cache.clear()
+        K8S_FAILED.clear()
 
     def _list(self, resource: str, ns: str | None, **kw) -> list[dict]:
         fns = {
@@ -466,6 +481,15 @@ class KubeProbe:
         return doc.get("items", [])
 
     def pod_log(self, name: str, ns: str | None = None, container: str | None = None) -> str:
+        key = FailureMemo.key("k8s", self.server, "log", ns or self.namespace, name, container)
+        K8S_FAILED.check(key)
+        try:
+            return self._pod_log(name, ns, container)
+        except ProbeError as exc:
+            K8S_FAILED.remember(key, exc)
+            raise
+
+    def _pod_log(self, name: str, ns: str | None, container: str | None) -> str:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 

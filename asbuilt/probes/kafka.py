@@ -12,9 +12,41 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from asbuilt.probes import ProbeError
-from asbuilt.probes.network import AddressGuard, parse_host_port
+from asbuilt.netguard import NetGuard
+from asbuilt.probes import FailureMemo, ProbeError
+from asbuilt.probes.network import parse_host_port
 from asbuilt.target import KafkaSection, Target
+
+# Kafka requests that failed in this run (every KafkaProbe of the process shares it): not repeated.
+KAFKA_FAILED = FailureMemo()
+
+
+def guarded_client(guard: NetGuard, refused: list[ProbeError]):
+    """A ``kafka_client`` factory for kafka-python's admin, producer and consumer: the client's
+    connection manager asks the guard before it opens each connection (the bootstrap servers and
+    every broker the metadata advertises). A refusal fails that connection before any packet and
+    is kept in ``refused``, so the caller reports it rather than the client's later timeout."""
+    from kafka.net.compat import KafkaNetClient
+
+    def make(**configs):
+        client = KafkaNetClient(**configs)
+        manager = getattr(client, "_manager", None)
+        build = getattr(manager, "_build_transport", None)
+        if build is None:  # another kafka-python layout: refuse rather than connect unchecked
+            raise ProbeError("kafka: this kafka-python version cannot be bounded by allowed_networks")
+
+        async def checked(node, timeout_at=None):
+            try:
+                guard.check(node.host, node.port)
+            except ProbeError as exc:
+                refused.append(exc)
+                raise
+            return await build(node, timeout_at=timeout_at)
+
+        manager._build_transport = checked
+        return client
+
+    return make
 
 
 def _first_line(exc: Exception) -> str:
@@ -25,7 +57,8 @@ def _first_line(exc: Exception) -> str:
 class KafkaProbe:
     def __init__(self, section: KafkaSection, target: Target | None = None, bootstrap_servers: str | None = None):
         self.section = section
-        self.guard = AddressGuard(target.allowed_networks if target else [])
+        self.guard = NetGuard(target.allowed_networks if target else [])
+        self.refused: list[ProbeError] = []  # connections the guard refused inside a client
         servers = bootstrap_servers or section.bootstrap_servers
         if not servers:
             raise ProbeError("kafka: no bootstrap servers (set kafka.bootstrap_servers in the target)")
@@ -45,6 +78,8 @@ class KafkaProbe:
             "reconnect_backoff_max_ms": 2000,
             "client_id": "asbuilt",
         }
+        if self.guard.active:
+            cfg["kafka_client"] = guarded_client(self.guard, self.refused)
         if s.ssl_cafile:
             cfg["ssl_cafile"] = str(s.ssl_cafile)
         if s.ssl_certfile:
@@ -61,29 +96,45 @@ class KafkaProbe:
 
     def _check_addresses(self, servers: list[str]) -> None:
         for server in servers:
-            host, _port = parse_host_port(server, 9092)
-            self.guard.check(host)
+            host, port = parse_host_port(server, 9092)
+            self.guard.check(host, port)
+
+    def refusal(self) -> ProbeError | None:
+        """The first connection the guard refused inside a client (a fresh copy to raise), if any."""
+        return type(self.refused[0])(*self.refused[0].args) if self.refused else None
 
     def admin(self):
         if self._admin is None:
-            self._check_addresses(self.bootstrap)
-            from kafka import KafkaAdminClient
-
-            try:
-                self._admin = KafkaAdminClient(**self.client_config(),
-                                               bootstrap_timeout_ms=int(self.section.request_timeout * 1000))
-            except Exception as exc:  # NoBrokersAvailable, SSL errors, timeouts
-                raise ProbeError(f"kafka: cannot connect to {','.join(self.bootstrap)}: {_first_line(exc)}") from None
-            try:
-                brokers = self._admin.describe_cluster().get("brokers", [])
-                self._check_addresses([f"{b['host']}:{b['port']}" for b in brokers])
-            except ProbeError:
-                self.close()
-                raise
-            except Exception as exc:
-                self.close()
-                raise ProbeError(f"kafka: describe cluster failed: {_first_line(exc)}") from None
+            key = FailureMemo.key("kafka", self.bootstrap, "admin")
+            self._admin = KAFKA_FAILED.call(key, self._connect_admin)
         return self._admin
+
+    def _connect_admin(self):
+        self._check_addresses(self.bootstrap)
+        from kafka import KafkaAdminClient
+
+        try:
+            admin = KafkaAdminClient(**self.client_config(),
+                                     bootstrap_timeout_ms=int(self.section.request_timeout * 1000))
+        except Exception as exc:  # NoBrokersAvailable, SSL errors, timeouts
+            if self.refused:
+                raise self.refusal() from None
+            if isinstance(exc, ProbeError):
+                raise
+            raise ProbeError(f"kafka: cannot connect to {','.join(self.bootstrap)}: {_first_line(exc)}") from None
+        self._admin = admin
+        try:
+            brokers = admin.describe_cluster().get("brokers", [])
+            self._check_addresses([f"{b['host']}:{b['port']}" for b in brokers])
+        except ProbeError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            if self.refused:
+                raise self.refusal() from None
+            raise ProbeError(f"kafka: describe cluster failed: {_first_line(exc)}") from None
+        return admin
 
     def close(self) -> None:
         if self._admin is not None:
@@ -100,15 +151,19 @@ class KafkaProbe:
     def topics(self, names: list[str]) -> list[dict]:
         """Replication facts per topic: partitions, smallest replication factor, min.insync.replicas."""
         key = ("topics", tuple(names))
-        if key in self._cache:
-            return self._cache[key]
+        if key not in self._cache:
+            self._cache[key] = KAFKA_FAILED.call(FailureMemo.key("kafka", self.bootstrap, "topics", names),
+                                                 lambda: self._topics(names))
+        return self._cache[key]
+
+    def _topics(self, names: list[str]) -> list[dict]:
         from kafka.admin import ConfigResource, ConfigResourceType
 
         admin = self.admin()
         try:
             described = admin.describe_topics(list(names))
         except Exception as exc:
-            raise ProbeError(f"kafka: describe topics failed: {_first_line(exc)}") from None
+            raise self.refusal() or ProbeError(f"kafka: describe topics failed: {_first_line(exc)}") from None
         meta = {t.get("name") or t.get("topic"): t for t in described}
         existing = [n for n in names if n in meta and not meta[n].get("error_code")]
         configs: dict[str, dict] = {}
@@ -117,7 +172,7 @@ class KafkaProbe:
                 result = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in existing],
                                                 config_filter="all")
             except Exception as exc:
-                raise ProbeError(f"kafka: describe configs failed: {_first_line(exc)}") from None
+                raise self.refusal() or ProbeError(f"kafka: describe configs failed: {_first_line(exc)}") from None
             configs = _topic_configs(result)
         out = []
         for name in names:
@@ -142,7 +197,6 @@ class KafkaProbe:
                     1 for p in parts if len(p.get("isr_nodes") or []) < len(p.get("replica_nodes") or [])),
                 "cluster": ",".join(self.bootstrap),
             })
-        self._cache[key] = out
         return out
 
 

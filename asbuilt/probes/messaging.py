@@ -25,6 +25,7 @@ import secrets
 import time
 import uuid
 
+from asbuilt.probes import ProbeError
 from asbuilt.probes.network import parse_host_port
 
 _FAIL_ERRORS = ("TopicAuthorizationFailedError", "ClusterAuthorizationFailedError", "GroupAuthorizationFailedError",
@@ -77,11 +78,15 @@ def round_trip(kafka_probe, topic: str, timeout: float) -> dict:
             out["produced"] = {"ok": True, "partition": md.partition, "offset": md.offset,
                                "seconds": round(time.monotonic() - t0, 3)}
         except KafkaTimeoutError as exc:
+            if kafka_probe.refused:  # the guard refused a broker inside the client: that is the reason
+                raise kafka_probe.refusal() from None
             out["produced"] = {"ok": False, "timed_out": True, **_err(exc)}
             return out
         except Exception as exc:  # noqa: BLE001 -- every client failure becomes evidence
-            if type(exc).__name__ == "ProbeError":
+            if isinstance(exc, ProbeError):
                 raise
+            if kafka_probe.refused:
+                raise kafka_probe.refusal() from None
             out["produced"] = {"ok": False, **_err(exc)}
             return out
         remaining = timeout - (time.monotonic() - t0)
@@ -100,6 +105,8 @@ def round_trip(kafka_probe, topic: str, timeout: float) -> dict:
                         if r.offset == out["produced"]["offset"] or (r.key or b"") == msg_id.encode():
                             found = r
                             break
+            if found is None and kafka_probe.refused:
+                raise kafka_probe.refusal()
             if found is None:
                 out["consumed"] = {"found": False, "timed_out": True,
                                    "waited_for": f"offset {out['produced']['offset']} of {topic}/"
@@ -114,8 +121,10 @@ def round_trip(kafka_probe, topic: str, timeout: float) -> dict:
                     "seconds": round(time.monotonic() - t0, 3),
                 }
         except Exception as exc:  # noqa: BLE001
-            if type(exc).__name__ == "ProbeError":
+            if isinstance(exc, ProbeError):
                 raise
+            if kafka_probe.refused:
+                raise kafka_probe.refusal() from None
             out["consumed"] = {"found": False, **_err(exc)}
         return out
     finally:

@@ -18,17 +18,15 @@ with a ``ProbeError``; nothing is sent. The sandbox sets loopback and 198.18.0.0
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shlex
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from asbuilt.netguard import NetGuard
 from asbuilt.probes import ProbeError
 from asbuilt.target import Target, VantagePoint
 
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _NETNS = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _POD = re.compile(r"^(?:([a-z0-9][a-z0-9-]{0,62})/)?([a-z0-9][a-z0-9.-]{0,252})$")
 MAX_PARALLEL = 8
@@ -62,34 +60,13 @@ def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, in
     return host, int(port)
 
 
-class AddressGuard:
-    """Refuses any address outside ``allowed_networks`` (when the target sets them)."""
+class AddressGuard(NetGuard):
+    """``asbuilt.netguard.NetGuard`` for a reachability probe: the probed destination is the
+    thing checked, and the probe goes to the address the guard resolved (not to the name again)."""
 
-    def __init__(self, allowed: list[str]):
-        try:
-            self.networks = [ipaddress.ip_network(c, strict=False) for c in allowed]
-        except ValueError as exc:
-            raise ProbeError(f"allowed_networks: {exc}") from None
-
-    def check(self, host: str) -> str:
+    def check(self, host: str, port: int | None = None, verb: str = "probe") -> str:  # type: ignore[override]
         """The address to connect to (the host itself or, for a name, its checked address)."""
-        if not self.networks:
-            return host
-        try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
-            if not _HOSTNAME.match(host):
-                raise ProbeError(f"refusing to probe {host!r}: not a host name or address") from None
-            try:
-                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            except OSError as exc:
-                raise ProbeError(f"cannot resolve {host!r} to check it against allowed_networks: {exc}") from None
-            addresses = sorted({ipaddress.ip_address(i[4][0]) for i in infos}, key=str)
-        outside = [str(a) for a in addresses if not any(a in n for n in self.networks)]
-        if outside:
-            raise ProbeError(f"refusing to probe {host} ({', '.join(outside)}): outside the target's "
-                             f"allowed_networks ({', '.join(map(str, self.networks))})")
-        return str(addresses[0])
+        return super().check(host, port, verb)[0]
 
 
 def _connect_command(host: str, port: int, timeout: float) -> str:

@@ -16,17 +16,36 @@ from asbuilt.target import PostgresSection, Target
 SELFTEST_PREFIX = "asbuilt-selftest-"
 
 
+def checked_hosts(host: str, port: int, allowed_networks: list[str]) -> dict[str, str]:
+    """libpq ``host``/``hostaddr`` for the target's host(s), each checked against allowed_networks.
+
+    ``hostaddr`` is the address the guard checked, so libpq connects there and does not resolve the
+    name again (``host`` stays the name, for TLS verification); a socket directory (``/run/...``)
+    is not a network address and is left as it is. With no allowed_networks nothing is changed.
+    """
+    from asbuilt.netguard import NetGuard
+
+    guard = NetGuard(allowed_networks)
+    if not guard.active:
+        return {}
+    hosts = [h.strip() for h in str(host).split(",")]
+    addrs = []
+    for h in hosts:
+        if h.startswith("/") or h.startswith("@"):
+            addrs.append("")  # a Unix-domain socket: no network
+            continue
+        addrs.append(guard.check(h, port, "connect to database host")[0])
+    return {"host": ",".join(hosts), "hostaddr": ",".join(addrs)}
+
+
 def connect(section: PostgresSection, target: Target | None = None, writable: bool = False,
             statement_timeout_ms: int = 30000):
     import psycopg
 
-    if target is not None and target.allowed_networks:
-        from asbuilt.probes.network import AddressGuard
-
-        AddressGuard(target.allowed_networks).check(section.host)
     params: dict[str, Any] = {"host": section.host, "port": section.port, "dbname": section.dbname,
                               "user": section.user, "sslmode": section.sslmode,
                               "connect_timeout": section.connect_timeout, "application_name": "asbuilt"}
+    params.update(checked_hosts(section.host, section.port, target.allowed_networks if target is not None else []))
     if section.password is not None:
         params["password"] = section.password.resolve()
     if section.sslrootcert:
