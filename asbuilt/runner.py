@@ -169,7 +169,7 @@ def _preflight_aws(target: Target) -> None:
     from asbuilt.probes.aws import AwsProbe
 
     try:
-        AwsProbe(target.aws).preflight()  # type: ignore[arg-type]
+        AwsProbe(target.aws, allowed_networks=target.allowed_networks).preflight()  # type: ignore[arg-type]
     except ProbeError as exc:
         raise RunError(f"target {target.name}: {exc}") from None
 
