@@ -83,116 +83,12 @@ def release_summary(release: dict, secret_name: str = "") -> dict:
 # --------------------------------------------------------------------------- neutral forms (pure)
 
 
-def pod_spec_of(obj: dict) -> dict:
-    """The pod spec inside any workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob)."""
-    kind = obj.get("kind")
-    spec = obj.get("spec") or {}
-    if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        return ((((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {})
-    return ((spec.get("template") or {}).get("spec") or {})
-
-
-def resource_name(obj: dict) -> str:
-    meta = obj.get("metadata") or {}
-    ns = meta.get("namespace")
-    return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
-
-
-def containers_of(obj: dict) -> list[dict]:
-    """Every container (init containers too) of a workload in the neutral form of
-    ``asbuilt.rules.k8s``: requests/limits and the effective security context."""
-    spec = pod_spec_of(obj)
-    pod_sc = spec.get("securityContext") or {}
-    out = []
-    for group, label in (("initContainers", "init container"), ("containers", "container")):
-        for c in spec.get(group) or []:
-            sc = c.get("securityContext") or {}
-
-            def eff(key: str):
-                return sc[key] if key in sc else pod_sc.get(key)
-
-            res = c.get("resources") or {}
-            out.append({
-                "resource": f"{resource_name(obj)} {label} {c.get('name')}",
-                "requests": res.get("requests") or {}, "limits": res.get("limits") or {},
-                "run_as_non_root": eff("runAsNonRoot"), "run_as_user": eff("runAsUser"),
-                "privileged": sc.get("privileged"), "allow_privilege_escalation": sc.get("allowPrivilegeEscalation"),
-                "read_only_root_filesystem": sc.get("readOnlyRootFilesystem"),
-            })
-    return out
-
-
-def classify_setting(value) -> str:
-    """``asbuilt.rules.k8s.classify_value``, except that a pre-signed URL (what the seed puts in
-    ``installer.customBundleUrls``) is ``presigned-url``: a time-bound capability whose lifetime IAM-06
-    bounds, not a credential written down (its X-Amz-Credential names an access key id, not a secret)."""
-    from asbuilt.rules.iam import describe_url
-    from asbuilt.rules.k8s import classify_value
-
-    if isinstance(value, str):
-        urls = [u for u in value.split(",") if u.strip()]
-        if urls and all(u.strip().startswith(("https://", "http://")) and describe_url(u.strip())["presigned"]
-                        and "@" not in u.split("?")[0] for u in urls):
-            return "presigned-url"
-    return classify_value(value)
-
-
-def env_settings(obj: dict) -> list[dict]:
-    """K8S-05 facts of a workload's containers: env values and args, never the values themselves."""
-    classify_value = classify_setting
-
-    spec = pod_spec_of(obj)
-    out = []
-    for group in ("initContainers", "containers"):
-        for c in spec.get(group) or []:
-            where = f"{resource_name(obj)} container {c.get('name')}"
-            for e in c.get("env") or []:
-                if "value" in e:
-                    out.append({"resource": f"{where} env {e.get('name')}", "where": "env", "key": e.get("name"),
-                                "value_kind": classify_value(e.get("value"))})
-                else:
-                    src = next(iter(e.get("valueFrom") or {"none": None}))
-                    out.append({"resource": f"{where} env {e.get('name')}", "where": "env", "key": e.get("name"),
-                                "value_kind": "reference", "from": src})
-            for i, arg in enumerate(list(c.get("command") or []) + list(c.get("args") or [])):
-                text = str(arg)
-                if text.startswith("--") and "=" in text:
-                    key, value = text[2:].split("=", 1)
-                    out.append({"resource": f"{where} arg {i}", "where": "args", "key": key,
-                                "value_kind": classify_value(value)})
-                elif classify_value(text) == "secret-pattern":
-                    out.append({"resource": f"{where} arg {i}", "where": "args", "key": f"arg {i}",
-                                "value_kind": "secret-pattern"})
-    return out
-
-
-def configmap_settings(cm: dict) -> list[dict]:
-    classify_value = classify_setting
-
-    out = []
-    for key, value in (cm.get("data") or {}).items():
-        out.append({"resource": f"{resource_name(cm)} key {key}", "where": "configmap", "key": key,
-                    "value_kind": classify_value(value)})
-    return out
-
-
-def values_settings(values: Any, resource: str, path: str = "") -> list[dict]:
-    """Every leaf of a release's values as K8S-05 facts (the key path, the kind of value)."""
-    classify_value = classify_setting
-
-    out: list[dict] = []
-    if isinstance(values, dict):
-        for k, v in values.items():
-            out += values_settings(v, resource, f"{path}.{k}" if path else str(k))
-    elif isinstance(values, list):
-        for i, v in enumerate(values):
-            out += values_settings(v, resource, f"{path}[{i}]")
-    elif isinstance(values, str) and values:
-        out.append({"resource": f"{resource} values {path}", "where": "values", "key": path,
-                    "value_kind": classify_value(values)})
-    return out
+# The shapes of workloads, containers and settings are the model's (asbuilt.model.k8s), shared
+# with the static checks: K8S-03/04/05 read the same facts from the API and from manifests.
+from asbuilt.model.k8s import (  # noqa: E402,F401
+    configmap_settings, containers_of, env_settings, pod_spec_of, resource_name, values_settings,
+)
+from asbuilt.rules.k8s import classify_value as classify_setting  # noqa: E402,F401
 
 
 def ingress_facts(ing: dict) -> dict:

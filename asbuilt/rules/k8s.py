@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from asbuilt.rules import Finding, Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, summarise
 
 _CREDENTIAL_KEY = re.compile(
     r"(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|"
@@ -39,6 +39,14 @@ _REFERENCE_VALUE = re.compile(r"^(\$\{[^}]+\}|\$\([^)]+\)|\{\{.*\}\}|<[^>]+>|arn
                               r"(secretsmanager|ssm|vault|env|file):.*)$", re.IGNORECASE)
 
 
+def _presigned_urls(text: str) -> bool:
+    from asbuilt.rules.iam import describe_url
+
+    urls = [u.strip() for u in text.split(",") if u.strip()]
+    return bool(urls) and all(u.startswith(("https://", "http://")) and "@" not in u.split("?")[0]
+                              and describe_url(u)["presigned"] for u in urls)
+
+
 def credential_key(key: str) -> bool:
     """Whether a key names a credential (password, token, ...) rather than where one is kept."""
     last = re.split(r"[.\[\]/]", str(key))[-1] if key else ""
@@ -55,12 +63,19 @@ def credential_key(key: str) -> bool:
 
 
 def classify_value(value) -> str:
-    """'empty' | 'reference' (${VAR}, a Secrets Manager ARN...) | 'secret-pattern' | 'literal' | 'not-text'."""
+    """'empty' | 'reference' (${VAR}, a Secrets Manager ARN...) | 'presigned-url' | 'secret-pattern' |
+    'literal' | 'not-text'. The one classification of a setting's value, live and static alike.
+
+    A pre-signed URL (what the seed puts in ``installer.customBundleUrls``) is ``presigned-url``: a
+    time-bound capability whose lifetime IAM-06 bounds, not a credential written down (its
+    X-Amz-Credential names an access key id, not a secret)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return "empty"
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return "not-text"
     text = str(value).strip()
+    if _presigned_urls(text):
+        return "presigned-url"
     if any(p.search(text) for p in _SECRET_PATTERNS):
         return "secret-pattern"
     if _REFERENCE_VALUE.match(text):
@@ -148,8 +163,9 @@ def no_literal_credentials(items: list[dict]) -> Verdict:
     Fails on a credential-named key with a literal value, and on any value in a known
     credential format (AWS access key id, private key, token, password in a URL).
     """
-    if not items:
-        return passed("K8S-05", "no environment variables, ConfigMap data or values to check")
+    if not items:  # nothing seen is not evidence of no credential
+        return errored("K8S-05", "no environment variable, ConfigMap data or values found to check: "
+                                 "no evidence that no credential is written as a literal")
     findings = []
     for i in items:
         kind = i.get("value_kind")

@@ -229,86 +229,44 @@ def ecr_repositories(e: Estate, ctx: Any) -> list[dict]:
 # --------------------------------------------------------------------------- Kubernetes
 
 
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+from asbuilt.model.k8s import WORKLOADS  # noqa: E402
 
 
-def pod_spec(obj: K8sObject) -> dict:
-    body = obj.body
-    if obj.kind == "Pod":
-        return body.get("spec") or {}
-    if obj.kind == "CronJob":
-        return (((body.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec") or {}
-    return ((body.get("spec") or {}).get("template") or {}).get("spec") or {}
+def _anchored(obj: K8sObject, items: list[dict]) -> list[dict]:
+    return [{**i, "file": obj.loc.file, "line": obj.loc.line, "_anchor": obj.key} for i in items]
 
 
-def containers(obj: K8sObject) -> list[tuple[str, dict]]:
-    spec = pod_spec(obj)
-    out = []
-    for kind in ("initContainers", "containers"):
-        for c in spec.get(kind) or []:
-            if isinstance(c, dict):
-                out.append((kind, c))
-    return out
-
-
-def _container_item(obj: K8sObject, kind: str, c: dict, **facts: Any) -> dict:
-    label = "init container" if kind == "initContainers" else "container"
-    return {"resource": f"{obj.resource} {label} {c.get('name')}", **facts, "file": obj.loc.file, "line": obj.loc.line,
-            "_anchor": obj.key}
+def _workloads(s: K8sStack) -> list[K8sObject]:
+    return [o for o in s.objects if o.kind in WORKLOADS]
 
 
 def container_resources(s: K8sStack, ctx: Any) -> list[dict]:
-    out = []
-    for obj in s.objects:
-        if obj.kind in WORKLOADS:
-            for kind, c in containers(obj):
-                res = c.get("resources") or {}
-                out.append(_container_item(obj, kind, c, requests=_mapping(res.get("requests")),
-                                           limits=_mapping(res.get("limits"))))
-    return out
+    """K8S-03 facts, shaped as the live probe shapes them (asbuilt.model.k8s.containers_of)."""
+    from asbuilt.model.k8s import containers_of
+
+    return [{k: v for k, v in i.items() if k in ("resource", "requests", "limits", "file", "line", "_anchor")}
+            for obj in _workloads(s) for i in _anchored(obj, containers_of(obj.body, obj.resource))]
 
 
 def container_security(s: K8sStack, ctx: Any) -> list[dict]:
-    out = []
-    for obj in s.objects:
-        if obj.kind not in WORKLOADS:
-            continue
-        pod = _mapping(pod_spec(obj).get("securityContext"))
-        for kind, c in containers(obj):
-            sc = _mapping(c.get("securityContext"))
+    """K8S-04 facts (asbuilt.model.k8s.containers_of, as live)."""
+    from asbuilt.model.k8s import containers_of
 
-            def eff(key: str) -> Any:
-                return sc.get(key, pod.get(key))
-
-            out.append(_container_item(
-                obj, kind, c, run_as_non_root=eff("runAsNonRoot"), run_as_user=eff("runAsUser"),
-                privileged=sc.get("privileged"), allow_privilege_escalation=sc.get("allowPrivilegeEscalation"),
-                read_only_root_filesystem=sc.get("readOnlyRootFilesystem")))
-    return out
+    return [{k: v for k, v in i.items() if k not in ("requests", "limits")}
+            for obj in _workloads(s) for i in _anchored(obj, containers_of(obj.body, obj.resource))]
 
 
 def literal_settings(s: K8sStack, ctx: Any) -> list[dict]:
-    """K8S-05 facts of Pod specs and ConfigMaps: key names and value kinds, never values."""
-    from asbuilt.rules.k8s import classify_value
+    """K8S-05 facts of Pod specs and ConfigMaps: key names and value kinds, never values; shaped
+    as the live probe shapes them (asbuilt.model.k8s), so K8S-05 means the same live and static."""
+    from asbuilt.model.k8s import configmap_settings, env_settings
 
     out = []
     for obj in s.objects:
         if obj.kind in WORKLOADS:
-            for kind, c in containers(obj):
-                for env in c.get("env") or []:
-                    if not isinstance(env, dict):
-                        continue
-                    kind_of = "reference" if "valueFrom" in env else classify_value(env.get("value"))
-                    out.append(_container_item(obj, kind, c, where="env", key=env.get("name"), value_kind=kind_of))
-                for i, arg in enumerate([*(c.get("args") or []), *(c.get("command") or [])]):
-                    k = classify_value(arg)
-                    if k == "secret-pattern":
-                        out.append(_container_item(obj, kind, c, where="args", key=f"args[{i}]", value_kind=k))
+            out += _anchored(obj, env_settings(obj.body, obj.resource))
         elif obj.kind == "ConfigMap":
-            for key, value in _mapping(obj.body.get("data")).items():
-                out.append({"resource": obj.resource, "where": "configmap", "key": key,
-                            "value_kind": classify_value(value), "file": obj.loc.file, "line": obj.loc.line,
-                            "_anchor": obj.key})
+            out += _anchored(obj, configmap_settings(obj.body, obj.resource))
     return out
 
 
