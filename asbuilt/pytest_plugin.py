@@ -187,6 +187,29 @@ def params(asbuilt_run: RunContext) -> Callable[[str], dict[str, Any]]:
     return asbuilt_run.profile.params
 
 
+@pytest.fixture(scope="session")
+def live_estate(asbuilt_run: RunContext, aws):
+    """The estate model read from the AWS API (asbuilt.readers.aws_api), built once per run."""
+    from asbuilt.readers.aws_api import AwsApiReader
+
+    if getattr(asbuilt_run, "_reader", None) is None:
+        asbuilt_run._reader = AwsApiReader(aws)
+    return asbuilt_run._reader
+
+
+@pytest.fixture(scope="session")
+def decide(asbuilt_run: RunContext) -> Callable[..., Verdict]:
+    """decide("HA-01", estate) -> the control's verdict from its unit (asbuilt.controls): its
+    evidence slice of the model, its thresholds, the three-way judgement: as the static check."""
+    from asbuilt.controls import unit
+
+    def run(control: str, estate: Any, **context: Any) -> Verdict:
+        u = unit(control)
+        return u.decide(u.evidence(estate, asbuilt_run), asbuilt_run.profile, "live", **context)
+
+    return run
+
+
 @pytest.fixture
 def verdict(asbuilt_run: RunContext, request: pytest.FixtureRequest) -> Callable[[Verdict], Verdict]:
     """Record a rule's verdict; a failing one also fails the scenario."""

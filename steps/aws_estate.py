@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, then
 
-from asbuilt.rules import ha, iam, iam_effective, network, sizing, storage, versions
+from asbuilt.rules import ha, iam, iam_effective, network, storage
 from asbuilt.rules.iam_eval import normalise
 from asbuilt.probes import ProbeError
 
@@ -65,44 +65,44 @@ def ecr_repositories(aws):
 
 # -- Then: versions and sizing --------------------------------------------------------------------
 @then("its Kubernetes version is at least the profile minimum")
-def eks_version_at_least(eks_clusters, params, verdict):
-    verdict(versions.eks_version(eks_clusters, **params("VER-01")))
+def eks_version_at_least(eks_clusters, live_estate, decide, verdict):
+    verdict(decide("VER-01", live_estate.clusters()))
 
 
 @then("it runs PostgreSQL at least at the profile minimum")
-def rds_version_at_least(rds_instances, params, verdict):
-    verdict(versions.rds_engine(rds_instances, **params("VER-02")))
+def rds_version_at_least(rds_instances, live_estate, decide, verdict):
+    verdict(decide("VER-02", live_estate.databases()))
 
 
 @then("it runs Apache Kafka at least at the profile minimum")
-def msk_version_at_least(msk_clusters, params, verdict):
-    verdict(versions.msk_version(msk_clusters, **params("VER-03")))
+def msk_version_at_least(msk_clusters, live_estate, decide, verdict):
+    verdict(decide("VER-03", live_estate.msk()))
 
 
 @then("its instance type and minimum size meet the profile")
-def nodegroup_size(eks_nodegroups, params, verdict):
-    verdict(sizing.eks_nodegroup_size(eks_nodegroups, **params("SIZE-01")))
+def nodegroup_size(eks_nodegroups, live_estate, decide, verdict):
+    verdict(decide("SIZE-01", live_estate.clusters()))
 
 
 @then("its instance class is the profile's or larger")
-def rds_class(rds_instances, params, verdict):
-    verdict(sizing.rds_instance_class(rds_instances, **params("SIZE-02")))
+def rds_class(rds_instances, live_estate, decide, verdict):
+    verdict(decide("SIZE-02", live_estate.databases()))
 
 
 @then("its broker type is the profile's or larger")
-def msk_broker_type(msk_clusters, params, verdict):
-    verdict(sizing.msk_broker_type(msk_clusters, **params("SIZE-03")))
+def msk_broker_type(msk_clusters, live_estate, decide, verdict):
+    verdict(decide("SIZE-03", live_estate.msk()))
 
 
 # -- Then: high availability ---------------------------------------------------------------------
 @then("it survives the loss of an availability zone")
-def rds_is_multi_az(rds_instances, verdict):
-    verdict(ha.rds_multi_az(rds_instances))
+def rds_is_multi_az(rds_instances, live_estate, decide, verdict):
+    verdict(decide("HA-01", live_estate.databases()))
 
 
 @then("its automated backups are kept at least the profile's number of days")
-def rds_backups(rds_instances, params, verdict):
-    verdict(ha.rds_backups(rds_instances, **params("HA-02")))
+def rds_backups(rds_instances, live_estate, decide, verdict):
+    verdict(decide("HA-02", live_estate.databases()))
 
 
 @then("its brokers are spread over the profile's number of availability zones")

@@ -39,6 +39,19 @@ class Unit:
     bind: Callable[[Any], dict[str, Any]] | None = None  # profile -> further arguments (another control's)
     evidence: Callable | None = None                      # facts(stack, ctx) over the estate model
     partial: tuple[str, ...] = PARTIAL_DEFAULT
+    # Where the static check anchors (its checkov checks are generated from these, asbuilt.static.checkbase):
+    terraform: tuple[str, ...] = ()        # resource types
+    cloudformation: tuple[str, ...] = ()   # resource types
+    kubernetes: tuple[str, ...] = ()       # kinds, with ``k8s`` the evidence over manifests / rendered charts
+    k8s: Callable | None = None
+    files: dict[str, Callable] = field(default_factory=dict)  # file kind (values, gradle, git, bundle, compose) -> evidence
+    scope: str = "resource"                # resource: each anchor judged alone; stack: over the whole stack
+    required: tuple[str, ...] = ()         # stack flavours where finding nothing at all is judged
+    context: Callable[[list[dict]], dict] | None = None  # rule arguments the stack's items give
+
+    @property
+    def static(self) -> bool:
+        return bool(self.terraform or self.cloudformation or self.kubernetes or self.files)
 
     def arguments(self, profile: Any) -> dict[str, Any]:
         """The rule's keyword arguments from the profile (the same for live and static)."""
@@ -56,6 +69,7 @@ class Unit:
         """The verdict of this control over ``items`` (see the module docstring). ``context``:
         arguments that come from the target rather than the profile (the installer's namespace)."""
         kwargs = {**self.arguments(profile), **context}
+        items = [{k: v for k, v in i.items() if not str(k).startswith("_")} for i in items]  # no anchors
         verdict = judge(self.id, lambda known: self.rule(known, **kwargs), items, self.partial)
         verdict.source = source  # type: ignore[assignment]
         verdict.evidence = plain(verdict.evidence)

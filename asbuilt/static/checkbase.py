@@ -21,8 +21,6 @@ cross-resource facts are unknown there. That is the point of running them throug
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,8 +32,6 @@ from asbuilt.judge import PARTIAL_DEFAULT, judge, plain
 from asbuilt.rules import Verdict
 
 FILE_KINDS = ("values", "gradle", "git", "bundle", "compose")
-CHECKS_DIR = Path(__file__).resolve().parent.parent.parent / "checks"
-_CONTROL_LINE = re.compile(r'^CONTROL\s*=\s*"([A-Z0-9-]+)"', re.MULTILINE)
 
 
 def check_id(control: str) -> str:
@@ -341,48 +337,51 @@ def _default_profile() -> Profile:
     return load_profile("conncentric-aws")
 
 
-# --------------------------------------------------------------------------- loading checks/
+# --------------------------------------------------------------------------- checks from the units
 
 
 _LOADED = False
 
 
-def check_files(directory: Path = CHECKS_DIR) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.py") if p.name != "__init__.py" and not p.name.startswith("_"))
+def static_units() -> dict:
+    """The control units (asbuilt.controls) that have a static side (anchors), by control ID."""
+    from asbuilt.controls import all_units
+
+    return {cid: u for cid, u in all_units().items() if u.static}
 
 
-def declared_controls(directory: Path = CHECKS_DIR) -> set[str]:
-    """Control IDs declared in checks/ (read as text: no checkov import)."""
-    found = set()
-    for path in check_files(directory):
-        m = _CONTROL_LINE.search(path.read_text())
-        if m:
-            found.add(m.group(1))
-    return found
+def declared_controls(directory: Path | None = None) -> set[str]:
+    """Control IDs with a static check (no checkov import)."""
+    return set(static_units())
 
 
-def load_checks(directory: Path = CHECKS_DIR) -> dict[str, Definition]:
-    """Import every check file once per process (it registers its checkov checks)."""
-    global _LOADED
+def definition_of(unit: Any) -> Definition:
+    """The static check of one unit: its anchors and evidence, judged by the unit."""
+    return control_check(unit, terraform=unit.terraform, cloudformation=unit.cloudformation, aws=unit.evidence,
+                         kubernetes=unit.kubernetes, k8s=unit.k8s, files=unit.files, scope=unit.scope,
+                         required=unit.required, context=unit.context)
+
+
+def load_checks(directory: Path | None = None) -> dict[str, Definition]:
+    """Every static check, from the control units (once per process). asbuilt registers a
+    framework's checkov checks only when a scan runs that framework; plain checkov loads
+    checks/<framework>/ which registers them at once (``register_for_checkov``)."""
+    global _LOADED, _DEFER
     with _LOCK:
         if _LOADED:
             return DEFINITIONS
-        from asbuilt.errors import RunError
-
-        if not directory.is_dir():
-            raise RunError(f"the static checks are missing ({directory} not found): reinstall asbuilt")
-        global _DEFER
         _DEFER = True
         try:
-            for path in check_files(directory):
-                name = "asbuilt_checks." + "_".join(path.relative_to(directory).with_suffix("").parts)
-                spec = importlib.util.spec_from_file_location(name, path)
-                module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-                spec.loader.exec_module(module)  # type: ignore[union-attr]
-                control = getattr(module, "CONTROL", None)
-                if control in DEFINITIONS:
-                    DEFINITIONS[control].source = str(path)
+            for unit in static_units().values():
+                definition_of(unit)
         finally:
             _DEFER = False
         _LOADED = True
         return DEFINITIONS
+
+
+def register_for_checkov(framework: str) -> None:
+    """Called by checks/<framework>/ when checkov itself loads asbuilt's checks
+    (``checkov --external-checks-dir checks/aws``): one checkov check per control and framework."""
+    load_checks()
+    register_framework(framework)

@@ -17,6 +17,7 @@ from typing import Any
 from asbuilt.model.facts import Unknown, is_unknown
 from asbuilt.static import hcl
 from asbuilt.static.estate import (
+    NOT_IN_STACK,
     Bucket, Database, EksCluster, Estate, LoadBalancer, Loc, Msk, Node, NodeGroup, Peering, Repository, Role,
     SecurityGroup, Subnet, Vpc, display_path,
 )
@@ -397,7 +398,7 @@ class CfnModel:
             p = self.props(n)
             for target in self.keys(p.get("GroupId")):
                 if target not in e.security_groups:
-                    e.security_groups[target] = SecurityGroup(key=target, loc=Loc("(not in this stack)", 0, target))
+                    e.security_groups[target] = SecurityGroup(key=target, loc=Loc(NOT_IN_STACK, 0, target))
                 e.security_groups[target].ingress.append(self._rule(str(self.loc(n)), p, "SourceSecurityGroupId"))
 
     def _nodegroups(self) -> None:

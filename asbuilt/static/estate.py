@@ -53,17 +53,27 @@ def _locate(value: Any, where: str) -> Any:
     return value
 
 
+NOT_IN_STACK = "(not in this stack)"
+
+
 @dataclass(frozen=True)
 class Loc:
-    file: str  # display path
+    """Where a model object comes from: file:line (address) for code; for an API object, its
+    ARN or id alone (``Loc.api``)."""
+
+    file: str  # display path; "" for an API object
     line: int
     address: str
 
+    @classmethod
+    def api(cls, arn: str) -> "Loc":
+        return cls("", 0, arn)
+
     def __str__(self) -> str:
-        return f"{self.file}:{self.line} ({self.address})"
+        return f"{self.file}:{self.line} ({self.address})" if self.file else self.address
 
     def evidence(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "address": self.address}
+        return {"file": self.file, "line": self.line, "address": self.address} if self.file else {"arn": self.address}
 
 
 @dataclass
@@ -185,7 +195,7 @@ class Peering(Node):
 class Estate:
     """The AWS resources of one IaC stack (see the module docstring)."""
 
-    flavour: str  # terraform | cloudformation
+    flavour: str  # terraform | cloudformation | aws (read from the AWS API)
     name: str     # display name of the stack (folder or template)
     vpcs: dict[str, Vpc] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
@@ -285,7 +295,7 @@ class Estate:
                 out.append({"id": k.expression or "?", "resource": k.where or "?", "ingress": [], "unknown": k})
                 continue
             sg = self.security_groups.get(k)
-            if sg is not None and sg.loc.line:
+            if sg is not None and sg.loc.file != NOT_IN_STACK:
                 out.append(sg.neutral())
             else:
                 out.append({"id": k, "resource": k, "ingress": sg.ingress if sg else [],

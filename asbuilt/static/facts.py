@@ -19,7 +19,8 @@ INSTALLER_SERVICE_ACCOUNT = "conncentric-installer"
 
 
 def _item(node: Any, **facts: Any) -> dict:
-    return {"resource": node.resource, **facts, "file": node.loc.file, "line": node.loc.line, "_anchor": node.key}
+    where = {"file": node.loc.file, "line": node.loc.line} if node.loc.file else {}  # API objects: the ARN says it
+    return {"resource": node.resource, **facts, **where, "_anchor": node.key}
 
 
 # --------------------------------------------------------------------------- versions and sizing

@@ -20,6 +20,7 @@ from typing import Any
 from asbuilt.model.facts import Unknown, is_unknown, terraform_reason
 from asbuilt.static import hcl
 from asbuilt.static.estate import (
+    NOT_IN_STACK,
     Bucket, Database, EksCluster, Estate, LoadBalancer, Loc, Msk, Node, NodeGroup, Peering, Repository, Role,
     SecurityGroup, Subnet, Vpc, display_path,
 )
@@ -449,7 +450,7 @@ class TerraformModel:
     def _group(self, key: str) -> SecurityGroup:
         e = self.estate
         if key not in e.security_groups:  # a group defined elsewhere (an id, the EKS cluster group)
-            e.security_groups[key] = SecurityGroup(key=key, loc=Loc("(not in this stack)", 0, key))
+            e.security_groups[key] = SecurityGroup(key=key, loc=Loc(NOT_IN_STACK, 0, key))
         return e.security_groups[key]
 
     def _rule(self, where: str, protocol: Any, from_port: Any, to_port: Any, v4: Any, v6: Any, groups: list[str],

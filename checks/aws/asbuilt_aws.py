@@ -1,0 +1,7 @@
+"""The Terraform and CloudFormation checks of every asbuilt control unit, for checkov's
+``--external-checks-dir checks/aws`` (see checks/__init__.py)."""
+
+from asbuilt.static.checkbase import register_for_checkov
+
+register_for_checkov("terraform")
+register_for_checkov("cloudformation")

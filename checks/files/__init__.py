@@ -1,1 +1,0 @@
-"""See checks/__init__.py."""
