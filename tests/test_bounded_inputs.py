@@ -174,7 +174,7 @@ def test_non_utf8_values_and_compose_files_are_one_line(tmp_path):
 @pytest.mark.parametrize("text, words", [
     ("name: t\naws:\n  region: r\n  timeouts:\n    max_attempts: true\n", ("max_attempts", "expected an integer, got bool")),
     ("name: t\naws:\n  region: r\n  timeouts:\n    connect: true\n", ("connect", "expected a number, got bool")),
-    ("name: t\nallowed_networks: [127.0.0.0/8, notacidr]\n", ("allowed_networks", "entry 1 is not a CIDR")),
+    ("name: t\nallowed_networks: [127.0.0.0/8, notacidr]\n", ("allowed_networks", "entry 2 is not a network in CIDR form")),
     ("name: t\nallow_mutating: 'yes please'\n", ("allow_mutating", "expected true or false")),
 ])
 def test_target_values_of_the_wrong_kind_are_refused(tmp_path, text, words):

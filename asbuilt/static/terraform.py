@@ -143,7 +143,9 @@ class TfIndex:
             want = index.strip("[]").strip('"')
             picked = [r for r in candidates if r.name.endswith(f'["{want}"]') or r.name.endswith(f"[{want}]")]
             candidates = picked or candidates
-        return [(r, (m.group("attr") or "").lstrip(".")) for r in candidates]
+        # by address: checkov's graph does not keep one order across processes, and evidence must
+        # not change between two runs over the same code (drift compares it)
+        return [(r, (m.group("attr") or "").lstrip(".")) for r in sorted(candidates, key=lambda r: r.address)]
 
     def variable(self, prefix: str, name: str) -> Any:
         return self.variables.get(prefix + name, self.variables.get(name))
