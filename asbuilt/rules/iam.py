@@ -151,6 +151,11 @@ def installer_trust(roles: list[dict], namespace: str, service_account: str, oid
                 findings.append(Finding(where, f"trust allows {', '.join(st.get('actions') or ['nothing'])}, "
                                 "expected only sts:AssumeRoleWithWebIdentity"))
             principals = st.get("principals") or {}
+            if st.get("not_principals"):
+                # Allow + NotPrincipal trusts every principal except the ones named
+                findings.append(Finding(where, f"NotPrincipal trusts everyone except {st['not_principals']}, "
+                                        "expected only the cluster's OIDC provider"))
+                continue
             federated = [str(p) for p in principals.get("Federated", []) or []]
             other = {k: v for k, v in principals.items() if k != "Federated" and v}
             if other or not federated:

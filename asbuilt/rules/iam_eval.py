@@ -28,7 +28,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 Decision = Literal["allowed", "conditional", "explicit_deny", "implicit_deny"]
 ALLOWED: tuple[str, ...] = ("allowed",)
@@ -41,38 +41,62 @@ def _as_list(value: Any) -> list:
 
 
 def normalise(document: dict | None, resource: str = "") -> list[dict]:
-    """A policy document -> statements in the neutral form of ``asbuilt.rules.iam``:
-    ``{"resource", "sid", "effect", "actions", "not_actions", "resources", "not_resources",
-    "principals": {type: [values]}, "not_principals", "conditions": {op: {key: [values]}}}``."""
+    """A policy document (from the API) -> statements in the neutral form (``neutral_statement``)."""
     out = []
     for i, st in enumerate(_as_list((document or {}).get("Statement"))):
         if not isinstance(st, dict):
             continue
         sid = st.get("Sid")
-        out.append({
-            "resource": f"{resource} statement {sid or i + 1}" if resource else (sid or f"statement {i + 1}"),
-            "sid": sid,
-            "effect": st.get("Effect", "Allow"),
-            "actions": [str(a) for a in _as_list(st.get("Action"))],
-            "not_actions": [str(a) for a in _as_list(st.get("NotAction"))],
-            "resources": [str(r) for r in _as_list(st.get("Resource"))],
-            "not_resources": [str(r) for r in _as_list(st.get("NotResource"))],
-            "principals": _principals(st.get("Principal")),
-            "not_principals": _principals(st.get("NotPrincipal")),
-            "conditions": {op: {k: [str(x) for x in _as_list(v)] for k, v in (keys or {}).items()}
-                           for op, keys in (st.get("Condition") or {}).items()},
-        })
+        where = f"{resource} statement {sid or i + 1}" if resource else (sid or f"statement {i + 1}")
+        out.append(neutral_statement(st, where))
     return out
 
 
-def _principals(value: Any) -> dict[str, list[str]]:
+def _flat(value: Any) -> list:
+    """Flatten lists; keep strings and intrinsic dicts ({"Fn::Sub": ...}) for a renderer."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def neutral_statement(raw: dict, where: str, render: Callable[[Any], str] = str) -> dict:
+    """One policy statement in the neutral form of ``asbuilt.rules.iam``, whatever it was read
+    from (the IAM API, a Terraform jsonencode() or policy document, a CloudFormation template):
+    ``{"resource", "sid", "effect", "actions", "not_actions", "resources", "not_resources",
+    "principals": {type: [values]}, "not_principals", "conditions": {op: {key: [values]}}}``.
+    ``"Principal": "*"`` is ``{"AWS": ["*"]}`` (AWS treats the two alike). ``render`` turns what
+    a static reader could not resolve into its canonical text; parser keys (``__startline__``)
+    are ignored."""
+    conditions: dict[str, dict[str, list[str]]] = {}
+    for op, body in (raw.get("Condition") or {}).items():
+        if str(op).startswith("__") or not isinstance(body, dict):
+            continue
+        conditions[str(op)] = {render(str(k)): [render(x) for x in _flat(v)]
+                               for k, v in body.items() if not str(k).startswith("__")}
+    return {
+        "resource": where,
+        "sid": raw.get("Sid"),
+        "effect": str(raw.get("Effect", "Allow")),
+        "actions": [str(a) for a in _flat(raw.get("Action"))],
+        "not_actions": [str(a) for a in _flat(raw.get("NotAction"))],
+        "resources": [render(x) for x in _flat(raw.get("Resource"))],
+        "not_resources": [render(x) for x in _flat(raw.get("NotResource"))],
+        "principals": principals_of(raw.get("Principal"), render),
+        "not_principals": principals_of(raw.get("NotPrincipal"), render),
+        "conditions": conditions,
+    }
+
+
+def principals_of(value: Any, render: Callable[[Any], str] = str) -> dict[str, list[str]]:
     if value is None:
         return {}
-    if value == "*":
-        return {"*": ["*"]}
+    if value == "*" or value == ["*"]:
+        return {"AWS": ["*"]}
     if isinstance(value, dict):
-        return {k: [str(x) for x in _as_list(v)] for k, v in value.items()}
-    return {"AWS": [str(x) for x in _as_list(value)]}
+        return {str(k): [render(x) for x in _flat(v)] for k, v in value.items() if not str(k).startswith("__")}
+    return {"AWS": [render(x) for x in _flat(value)]}
 
 
 @lru_cache(maxsize=4096)

@@ -126,49 +126,10 @@ def statements_of_document(doc: Any) -> list[dict]:
     return [s for s in st if isinstance(s, dict)]
 
 
-def _strs(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        out: list[str] = []
-        for v in value:
-            out += _strs(v)
-        return out
-    return [str(value)]
-
-
-def _items(value: Any) -> list[Any]:
-    """Flatten lists; keep strings and intrinsic dicts ({"Fn::Sub": ...}) for the renderer."""
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _items(v)]
-    return [value]
-
-
 def neutral_statement(raw: dict, where: str, render=lambda s: s) -> dict:
-    """A JSON policy statement in the neutral form of asbuilt.rules.iam (strings rendered)."""
-    principal = raw.get("Principal")
-    principals: dict[str, list[str]] = {}
-    if principal == "*" or principal == ["*"]:
-        principals = {"AWS": ["*"]}
-    elif isinstance(principal, dict):
-        principals = {str(k): [render(x) for x in _items(v)] for k, v in principal.items() if not str(k).startswith("__")}
-    conditions: dict[str, dict[str, list[str]]] = {}
-    for op, body in (raw.get("Condition") or {}).items():
-        if str(op).startswith("__") or not isinstance(body, dict):
-            continue
-        conditions[str(op)] = {render(str(k)): [render(x) for x in _items(v)]
-                               for k, v in body.items() if not str(k).startswith("__")}
+    """A JSON policy statement in the neutral form: the one reader of statements
+    (``asbuilt.rules.iam_eval.neutral_statement``), as the live side reads them."""
+    from asbuilt.rules.iam_eval import neutral_statement as neutral
+
     sid = raw.get("Sid")
-    return {
-        "resource": f"{where} statement {sid}" if sid else where,
-        "sid": sid,
-        "effect": str(raw.get("Effect", "Allow")),
-        "actions": _strs(raw.get("Action")),
-        "not_actions": _strs(raw.get("NotAction")),
-        "resources": [render(x) for x in _items(raw.get("Resource"))],
-        "not_resources": [render(x) for x in _items(raw.get("NotResource"))],
-        "principals": principals,
-        "conditions": conditions,
-    }
+    return neutral(raw, f"{where} statement {sid}" if sid else where, render)

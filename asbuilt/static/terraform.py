@@ -351,10 +351,18 @@ class TerraformModel:
     def _data_document(self, res: TfRes) -> list[dict]:
         out = []
         for st in hcl.blocks(res.conf, "statement"):
-            principals: dict[str, list[str]] = {}
-            for p in hcl.blocks(st, "principals"):
-                ptype = str(hcl.get(p, "type") or "AWS")
-                principals.setdefault(ptype, []).extend(self.render(x, res.prefix) for x in hcl.as_list(hcl.get(p, "identifiers")))
+            def principal_blocks(name: str) -> dict[str, list[str]]:
+                found: dict[str, list[str]] = {}
+                for p in hcl.blocks(st, name):
+                    ptype = str(hcl.get(p, "type") or "AWS")
+                    found.setdefault(ptype, []).extend(self.render(x, res.prefix)
+                                                       for x in hcl.as_list(hcl.get(p, "identifiers")))
+                # type "*" renders as "Principal": "*", which AWS reads as {"AWS": "*"}
+                if "*" in found:
+                    found.setdefault("AWS", []).extend(found.pop("*"))
+                return found
+
+            principals = principal_blocks("principals")
             conditions: dict[str, dict[str, list[str]]] = {}
             for c in hcl.blocks(st, "condition"):
                 test = str(hcl.get(c, "test") or "")
@@ -371,6 +379,7 @@ class TerraformModel:
                 "resources": [self.render(r, res.prefix) for r in hcl.as_list(hcl.get(st, "resources"))],
                 "not_resources": [self.render(r, res.prefix) for r in hcl.as_list(hcl.get(st, "not_resources"))],
                 "principals": principals,
+                "not_principals": principal_blocks("not_principals"),
                 "conditions": conditions,
             })
         return out

@@ -102,8 +102,9 @@ def test_normalise_neutral_form():
     assert st["principals"] == {"Federated": ["arn:aws:iam::1:oidc-provider/x"]}
     assert st["conditions"] == {"StringEquals": {"x:sub": ["system:serviceaccount:a:b"]}}
     assert st["actions"] == ["sts:AssumeRoleWithWebIdentity"] and st["resource"] == "role trust statement 1"
+    # "Principal": "*" is read as AWS reads it, {"AWS": "*"}: one form for the API and the static readers
     assert normalise({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Principal": "*"}})[0][
-        "principals"] == {"*": ["*"]}
+        "principals"] == {"AWS": ["*"]}
 
 
 @pytest.mark.parametrize("extra, finding", [

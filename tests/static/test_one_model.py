@@ -119,3 +119,36 @@ def test_terraform_and_cloudformation_give_equal_model_objects(tmp_path):
     fields = ("version", "broker_count", "instance_type", "client_broker")
     assert {f: getattr(msk_tf, f) for f in fields} == {f: getattr(msk_cfn, f) for f in fields}
     assert _rules(tf, msk_tf.security_groups) == _rules(cfn, msk_cfn.security_groups)
+
+
+def test_policy_statements_are_read_one_way_from_api_and_code():
+    """Principal "*" and NotPrincipal, from an IAM API document and from the static readers'
+    statement reader (Terraform jsonencode / CloudFormation), give equal neutral statements."""
+    from asbuilt.rules.iam_eval import normalise
+    from asbuilt.static import hcl
+
+    doc = {"Statement": [
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+        {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": ["arn:aws:iam::1:root"]},
+         "Action": ["sts:AssumeRoleWithWebIdentity"], "Condition": {"StringEquals": {"x:sub": "a"}}},
+    ]}
+    live = normalise(doc, "role r")
+    code = [hcl.neutral_statement({**raw, "__startline__": 3}, "role r") for raw in doc["Statement"]]
+    strip = [{k: v for k, v in s.items() if k != "resource"} for s in live]
+    assert strip == [{k: v for k, v in s.items() if k != "resource"} for s in code]
+    assert live[0]["principals"] == {"AWS": ["*"]}
+    assert live[1]["not_principals"] == {"AWS": ["arn:aws:iam::1:root"]} and live[1]["principals"] == {}
+
+
+def test_iam_03_fails_a_trust_that_uses_not_principal():
+    from asbuilt.catalogue import load_profile
+    from asbuilt.controls import unit
+    from asbuilt.rules.iam_eval import normalise
+
+    trust = {"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"},
+                            "Action": "sts:AssumeRoleWithWebIdentity"}]}
+    items = [{"resource": "arn:aws:iam::1:role/installer", "statements": normalise(trust, "trust"),
+              "oidc_providers": []}]
+    v = unit("IAM-03").decide(items, load_profile("conncentric-aws"), namespace="conncentric",
+                              service_account="conncentric-installer", oidc_providers=[])
+    assert v.status == "fail" and "NotPrincipal trusts everyone except" in v.message
