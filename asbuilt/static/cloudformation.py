@@ -290,9 +290,8 @@ class CfnModel:
             doc = hcl.parse_json_text(value)
         else:
             doc = value
-        if not isinstance(doc, dict):
-            return [{"resource": where, "effect": "Allow", "actions": ["(unreadable policy document)"],
-                     "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}]
+        if not isinstance(doc, dict):  # an intrinsic resolved only at deploy time: the statements are unknown
+            return [self.unknown(value, where)]
         out = []
         for raw in hcl.statements_of_document(doc):
             line = raw.get("__startline__") if isinstance(raw, dict) else None
@@ -508,9 +507,9 @@ def _clean_keep(raw: dict) -> dict:
     return {k: v for k, v in raw.items() if not str(k).startswith("__")}
 
 
-def _managed(arn: str, where: str) -> dict:
-    return {"resource": where, "effect": "Allow", "actions": [f"(every action of the managed policy {arn})"],
-            "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}
+def _managed(arn: str, where: str) -> Unknown:
+    return Unknown(f"policy {arn} is not defined in this template (an AWS-managed or imported policy), so what it "
+                   "grants is not known", where, arn)
 
 
 def _text(value: Any) -> str | None:

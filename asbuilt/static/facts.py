@@ -170,6 +170,8 @@ def installer_roles(e: Estate) -> list:
 
 def _bundle_bucket_of(e: Estate, role: Any) -> Any:
     for st in role.statements:
+        if is_unknown(st):  # a policy the code does not give: it names no bucket we can see
+            continue
         for r in st.get("resources", []):
             for b in e.buckets.values():
                 if r == b.arn or r.startswith(b.arn + "/"):

@@ -342,9 +342,8 @@ class TerraformModel:
         parsed = hcl.parse_json_text(text)
         if parsed is None:
             parsed = hcl.parse_json_text(self.render(text, prefix))
-        if parsed is None:
-            return [{"resource": where, "effect": "Allow", "actions": [f"(unreadable policy: {text[:60]})"],
-                     "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}]
+        if parsed is None:  # an expression checkov could not evaluate: its statements are unknown
+            return [self.unknown(text, where)]
         return [hcl.neutral_statement(s, where, lambda t: self.render(t, prefix))
                 for s in hcl.statements_of_document(parsed)]
 
@@ -664,8 +663,8 @@ class TerraformModel:
         policies = [res for res, _ in self.ix.refs(arn, prefix) if res.type == "aws_iam_policy"]
         if policies:
             return [s for p in policies for s in self.document(hcl.get(p.conf, "policy"), p.prefix, str(p.loc))]
-        return [{"resource": where, "effect": "Allow", "actions": [f"(every action of the managed policy {arn})"],
-                 "not_actions": [], "resources": [], "not_resources": [], "principals": {}, "conditions": {}}]
+        return [Unknown(f"policy {hcl.unwrap(arn)} is not defined in this stack (an AWS-managed or imported "
+                        "policy), so what it grants is not known", where, str(hcl.unwrap(arn))[:200])]
 
     def _peerings(self) -> None:
         e, ix = self.estate, self.ix

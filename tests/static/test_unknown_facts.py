@@ -166,3 +166,16 @@ def test_unknown_refuses_to_be_judged_as_a_value():
 
     with pytest.raises(UnknownUsedAsValue):
         bool(Unknown("variable x has no value"))
+
+
+def test_a_policy_the_code_does_not_give_is_unknown_not_an_action(tmp_path):
+    """IAM family: an installer policy from an unset variable, and an AWS-managed policy attached
+    by ARN, are unknown statements: IAM-01 is error naming them, never judged on their text."""
+    by = _scan_tf(tmp_path,
+                  append("iam.tf", '\nresource "aws_iam_role_policy_attachment" "extra" {\n'
+                                   '  role       = aws_iam_role.installer.name\n'
+                                   '  policy_arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"\n}\n'))
+    v = by["IAM-01"]
+    assert v.status == "error", v.message
+    assert "AmazonS3ReadOnlyAccess is not defined in this stack" in v.message
+    assert "every action" not in v.message
