@@ -15,6 +15,7 @@ A run that examined nothing (no static input and no live part) is not a pass: ex
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -139,21 +140,8 @@ def _execute(req: Request, secret_values: list[str], console: Any) -> int:
         run_doc["waivers_file"] = str(req.waivers_path)
         run_doc["waivers"] = apply_waivers(results, waivers, req.profile.name)
 
-    _decide_suite_03(req, catalogue, run_doc, results, secret_values, redactions, console.findings)
-
-    drift = None
-    if baseline is not None:
-        from asbuilt.report import drift as drift_mod
-
-        current = json.loads(json.dumps(
-            {"run": {**run_doc, "counts": counts(results)}, "controls": [asdict(r) for r in results]}, default=str))
-        drift = drift_mod.compare(baseline, current, str(req.baseline_path), str(req.report_dir / "results.json"))
-        run_doc["drift"] = {"baseline": str(req.baseline_path), "baseline_started": drift.baseline.get("started"),
-                            "drift": drift.drift, "counts": drift.summary_counts()}
-    _write_reports(req.report_dir, run_doc, results, drift, out.builtin_findings)
-    for name in ("results.json", "junit.xml", "report.html", "drift.md", "drift.json"):
-        if (req.report_dir / name).exists():  # the final write is held to the bar SUITE-03 judged
-            secrets_guard.scrub_file(req.report_dir / name, secret_values)
+    drift = _decide_suite_03_and_write(req, catalogue, run_doc, results, baseline, out.builtin_findings,
+                                       secret_values, redactions, console.findings)
 
     code = exit_code(results, req.selection.strict)
     if code == 0 and drift is not None and drift.drift:
@@ -265,29 +253,61 @@ def _run_fields(req: Request, out: Outcome) -> dict[str, Any]:
 # --------------------------------------------------------------------------- SUITE-03 and writing
 
 
-def _decide_suite_03(req: Request, catalogue: Catalogue, run_doc: dict, results: list[ControlResult],
-                     secret_values: list[str], redactions: int, console: list[dict] | None = None) -> None:
-    """Render every report into a staging folder, scan it with the files already written, and
-    record SUITE-03 before anything is written for good."""
-    from asbuilt import suite_controls
+def _drift(req: Request, baseline: dict, run_doc: dict, results: list[ControlResult]) -> Any:
+    from asbuilt.report import drift as drift_mod
 
-    if not req.selection.selects(catalogue.get("SUITE-03")):
-        return
-    with tempfile.TemporaryDirectory(prefix="asbuilt-staging-") as tmp:
-        staging = Path(tmp)
-        for name in ("cucumber.json", "results.sarif"):
-            if (req.report_dir / name).exists():
-                shutil.copy2(req.report_dir / name, staging / name)
-        _write_reports(staging, run_doc, results, None, None)
-        verdict = suite_controls.scan_reports(staging, secret_values, redactions, console)
-        for name in ("cucumber.json", "results.sarif"):  # scrubbed copies replace what was written
-            if (staging / name).exists():
-                shutil.copy2(staging / name, req.report_dir / name)
+    current = json.loads(json.dumps(
+        {"run": {**run_doc, "counts": counts(results)}, "controls": [asdict(r) for r in results]}, default=str))
+    drift = drift_mod.compare(baseline, current, str(req.baseline_path), str(req.report_dir / "results.json"))
+    run_doc["drift"] = {"baseline": str(req.baseline_path), "baseline_started": drift.baseline.get("started"),
+                        "drift": drift.drift, "counts": drift.summary_counts()}
+    return drift
+
+
+def _set_suite_03(results: list[ControlResult], verdict: Verdict) -> None:
     for r in results:
         if r.id == "SUITE-03":
             r.status, r.source, r.message = verdict.status, "live", verdict.message
             r.evidence = [{"source": "live", **e} for e in verdict.evidence]
             r.findings = [{**f.to_json(), "source": "live"} for f in verdict.findings]
+
+
+def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict, results: list[ControlResult],
+                               baseline: dict | None, builtin_findings: list[dict] | None, secret_values: list[str],
+                               redactions: int, console: list[dict] | None) -> Any:
+    """SUITE-03, then drift, then every report, each once: the reports are rendered into a
+    staging folder (beside the report folder) with SUITE-03 presumed to pass, scanned there with
+    the files the reading steps wrote (cucumber.json, results.sarif) and the console; when the
+    scan agrees they are moved into place, otherwise they are rendered again with its verdict."""
+    from asbuilt import suite_controls
+
+    selected = req.selection.selects(catalogue.get("SUITE-03"))
+    earlier = [n for n in ("cucumber.json", "results.sarif") if (req.report_dir / n).exists()]
+    names = [*earlier, "results.json", "junit.xml", "report.html", *(("drift.md", "drift.json") if baseline else ())]
+    presumed = suite_controls.secrets([], len(names), redactions) if selected else None
+    with tempfile.TemporaryDirectory(prefix=".asbuilt-staging-", dir=req.report_dir) as tmp:
+        staging = Path(tmp)
+        for name in earlier:
+            shutil.copy2(req.report_dir / name, staging / name)
+        if presumed is not None:
+            _set_suite_03(results, presumed)
+        drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
+        _write_reports(staging, run_doc, results, drift, builtin_findings)
+        if presumed is not None:
+            verdict = suite_controls.scan_reports(staging, secret_values, redactions, console)
+            if (verdict.status, verdict.message) != (presumed.status, presumed.message):
+                _set_suite_03(results, verdict)  # rare: a secret was met; render again with the finding
+                drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
+                _write_reports(staging, run_doc, results, drift, builtin_findings)
+                from asbuilt import secrets_guard
+
+                for name in names:
+                    if (staging / name).exists():
+                        secrets_guard.scrub_file(staging / name, secret_values)
+        for name in names:
+            if (staging / name).exists():
+                os.replace(staging / name, req.report_dir / name)
+    return drift
 
 
 def _write_reports(report_dir: Path, run_doc: dict, results: list[ControlResult], drift: Any,
