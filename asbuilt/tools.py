@@ -4,7 +4,7 @@ helm (>= 4.1) renders charts for the static checks. It comes from, in order:
 
 1. ``$ASBUILT_HELM``: a helm binary the user points at (used as is; a missing or too old
    binary is an error, not a fallback);
-2. the sandbox's Kubernetes part (``asbuilt.sandbox.parts.kube.KubePart``), which builds a pinned
+2. the sandbox's Kubernetes part (``asbuilt_sandbox.parts.kube.KubePart``), which builds a pinned
    helm v4 from the Go module proxy into ``~/.cache/asbuilt/kube-<version>/bin/helm``; if the
    binary is not there yet and ``build`` is true, it is built now (a few minutes, once).
 
@@ -55,7 +55,7 @@ def helm_binary(build: bool = True) -> Path:
     if env:
         return _checked(str(Path(env).expanduser()))
     try:
-        from asbuilt.sandbox.parts.kube import KubePart
+        from asbuilt_sandbox.parts.kube import KubePart
     except ImportError:
         raise RunError("helm >= 4.1 not found: set ASBUILT_HELM to a helm 4 binary") from None
     part = KubePart()
@@ -72,7 +72,7 @@ def helm_binary(build: bool = True) -> Path:
 
 def _build_helm(part) -> None:
     """Build only helm (not etcd / kube-apiserver) when the part allows it, else the whole part."""
-    from asbuilt.sandbox.parts import kube
+    from asbuilt_sandbox.parts import kube
 
     helm = getattr(kube, "HELM", None)
     if helm is not None and hasattr(part, "_build") and hasattr(part, "_installed"):

@@ -10,7 +10,7 @@ How is part of the target file (``installer.trigger.kind``):
   ``installer_timeout_seconds``), reads its pod log when the cluster serves it, and deletes it.
   See ``deploy/sandbox-installer-job.md`` for the RBAC it needs.
 * ``sandbox``: the embedded sandbox's reference installer, run at once with the inputs of the
-  release's installer Job template (``asbuilt.sandbox.platform.run_reference_installer``).
+  release's installer Job template (``asbuilt_sandbox.platform.run_reference_installer``).
 * ``command``: ``installer.trigger.command`` (argv), run with ``CUSTOM_BUNDLE_URLS`` in its
   environment (comma-separated) and the same bound; exit status 0 is a completed run.
 
@@ -114,7 +114,7 @@ class InstallerRunner:
         return out
 
     def _sandbox(self, timeout: float, urls: list[str] | None) -> dict:
-        from asbuilt.sandbox.platform import run_reference_installer
+        from asbuilt_sandbox.platform import run_reference_installer
 
         template = self._template()
         container = with_bundle_urls(installer_container(template), urls)

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.network import (
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.network import (
     NAMESPACES,
     NetworkPart,
     apply_security_groups,
@@ -23,7 +23,7 @@ from asbuilt.sandbox.parts.network import (
     rules_from_security_group,
     tcp_probe,
 )
-from asbuilt.sandbox.parts.postgres import PostgresPart, _make_ca, pg_bindir
+from asbuilt_sandbox.parts.postgres import PostgresPart, _make_ca, pg_bindir
 
 pytestmark = [
     pytest.mark.sandbox,

@@ -42,7 +42,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from asbuilt.sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir, wait_for_port
+from asbuilt_sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir, wait_for_port
 
 PART = "kube"
 

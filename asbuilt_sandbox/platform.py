@@ -8,7 +8,7 @@ platform anew, the way a user does with the seed's chapters 2 to 4:
    its manifest when no JDK is there) is zipped with ``asbuilt.bundle.build``, uploaded to the
    bundle bucket in moto (``custom-bundle-v1.0.0.zip``) and pre-signed for 604800 s (the seed's
    ``aws s3 presign --expires-in 604800``). The URL points at the sandbox's **HTTPS** front for
-   the bucket (``asbuilt.sandbox.agent``: TLS on 127.0.0.1 with the sandbox's own CA, in front of
+   the bucket (``asbuilt_sandbox.agent``: TLS on 127.0.0.1 with the sandbox's own CA, in front of
    moto's plain HTTP), so the release carries an ``https`` pre-signed URL, as HELM-01 requires.
 2. **The cluster's prerequisites.** Namespace ``conncentric``; the Secret ``conncentric-db``
    with the database password (what External Secrets would sync from the RDS-managed secret);
@@ -22,14 +22,14 @@ platform anew, the way a user does with the seed's chapters 2 to 4:
    = the pre-signed URL, ``installer.roleArn`` = the installer role in moto. The previous release
    is uninstalled first and the platform tables emptied: every ``up`` is a fresh deployment.
 4. **Chapter 4, the installer Job.** helm creates the post-install hook Job
-   ``conncentric-installer-<revision>`` and waits for it; the agent (``asbuilt.sandbox.agent``)
-   runs the reference installer (``asbuilt.sandbox.installer``) with that Job's container inputs,
+   ``conncentric-installer-<revision>`` and waits for it; the agent (``asbuilt_sandbox.agent``)
+   runs the reference installer (``asbuilt_sandbox.installer``) with that Job's container inputs,
    ships its log lines to CloudWatch Logs in moto (group ``/conncentric/installer``), and marks
    the Job Complete. The Deployments' Pods are API objects whose status the agent sets as the
    Deployment controller and a kubelet would: **no container runs**. That is stated in the
    evidence of the controls that look at them and in the module docstring of the agent.
 
-Drifts (``asbuilt.sandbox.drifts``) act here through ``Drift.kube``::
+Drifts (``asbuilt_sandbox.drifts``) act here through ``Drift.kube``::
 
     {"values": {...}}                    merged over the sandbox values before helm runs
     {"patches": [{"kind", "namespace", "name", "patch"}]}   merge patches after helm ("kubectl edit")
@@ -66,10 +66,10 @@ from typing import Any
 
 import yaml
 
-from asbuilt.sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir
+from asbuilt.suite import ROOT  # the tree holding examples/reference (the checkout)
+from asbuilt_sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir
 
 PART = "platform"
-ROOT = Path(__file__).resolve().parent.parent.parent
 CHART = ROOT / "examples" / "reference" / "chart" / "conncentric"
 PRODUCTION_VALUES = ROOT / "examples" / "reference" / "values" / "production.yaml"
 BUNDLE_SOURCE = ROOT / "examples" / "reference" / "bundle"
@@ -99,7 +99,7 @@ def agent_config_file() -> Path:
 
 
 def agent_process(config: Path | None = None) -> Process:
-    return Process(PART, "agent", [sys.executable, "-m", "asbuilt.sandbox.agent", "--config",
+    return Process(PART, "agent", [sys.executable, "-m", "asbuilt_sandbox.agent", "--config",
                                    str(config or agent_config_file())], cwd=ROOT)
 
 
@@ -114,7 +114,7 @@ def load_agent_config() -> dict:
 # --------------------------------------------------------------------------- TLS for the S3 front
 
 
-from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
+from asbuilt_sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
 
 
 def ensure_tls(address: str = "127.0.0.1") -> dict[str, str]:
@@ -241,7 +241,7 @@ def _s3(endpoint: str, aws_creds: dict):
 
 
 def _kube(kubeconfig: str, context: str):
-    from asbuilt.sandbox.agent import Kube, api_client
+    from asbuilt_sandbox.agent import Kube, api_client
 
     return Kube(api_client(kubeconfig, context))
 
@@ -602,7 +602,7 @@ def _release_revision(kube_part) -> int | None:
 
 def _limited_kafka_client(name: str) -> dict:
     """A client certificate for User:<name> that may read and describe the platform topics, not write."""
-    from asbuilt.sandbox.parts.kafka import KafkaPart
+    from asbuilt_sandbox.parts.kafka import KafkaPart
 
     kafka = KafkaPart()
     cert, key = kafka.issue_client_cert(name)
@@ -624,7 +624,7 @@ def run_reference_installer(container: dict, namespace: str, timeout: float, str
 
     Carries the sandbox's installer fault, if a drift set one. Returns {"exit_code", "lines",
     "stderr", "seconds"}; exit 124 when ``timeout`` passed."""
-    from asbuilt.sandbox.agent import Kube, api_client, run_installer_container
+    from asbuilt_sandbox.agent import Kube, api_client, run_installer_container
 
     config = load_agent_config()
     kube = Kube(api_client(kubeconfig or config["kubeconfig"], context or config.get("context")))

@@ -54,8 +54,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from asbuilt.sandbox import topology
-from asbuilt.sandbox.parts.base import (
+from asbuilt_sandbox import topology
+from asbuilt_sandbox.parts.base import (
     PartError,
     Process,
     cache_dir,
@@ -555,7 +555,7 @@ class KafkaPart:
             "broker.heartbeat.interval.ms": 1000,
             "broker.session.timeout.ms": 9000,
         }
-        text = "# written by asbuilt.sandbox.parts.kafka; rewritten at every start\n"
+        text = "# written by asbuilt_sandbox.parts.kafka; rewritten at every start\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
         self.config_file(n.id).write_text(text)
 

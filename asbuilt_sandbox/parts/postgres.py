@@ -10,7 +10,7 @@ cluster, port and certificates; the Debian system cluster is never touched.
   SCRAM passwords (plus the local superuser over a private unix socket, by peer auth).
 * Database and role ``conncentric``; the role's password is generated on first start and
   kept in a 0600 file in the state directory (never printed, never passed on a command line).
-* The platform schema (``asbuilt/sandbox/platform_schema.sql``) is applied at every start.
+* The platform schema (``asbuilt_sandbox/platform_schema.sql``) is applied at every start.
 
 Where the files live: the CA, its key and the password file under ``state_dir()/postgres``;
 the cluster (data directory and unix socket) under ``state_dir()/postgres/cluster`` when the
@@ -34,8 +34,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.base import PartError, Process, run, state_dir
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.base import PartError, Process, run, state_dir
 
 PART = "postgres"
 DBNAME = "conncentric"
@@ -123,7 +123,7 @@ def _issue_server_cert(ca_cert: Path, ca_key: Path, address: str) -> tuple[bytes
                               serialization.NoEncryption()))
 
 
-from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
+from asbuilt_sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
 
 
 # --------------------------------------------------------------------------- the part
