@@ -284,7 +284,7 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
         },
         "installer": {
             "logs": {"source": "cloudwatch", "log_group": aws_ids["installer_log_group"]},
-            "trigger": {"kind": "sandbox"},
+            "trigger": {"kind": "job-template"},  # the agent runs the Job, as EKS would
         },
         "vantage_points": [
             {"name": topology.VANTAGE_INSIDE.name, "role": "inside", "kind": "netns", "netns": topology.NS_NODE},

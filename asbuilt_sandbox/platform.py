@@ -612,22 +612,3 @@ def _limited_kafka_client(name: str) -> dict:
     kafka.create_acls(principal, "GROUP", "asbuilt-", ["READ", "DESCRIBE"], pattern_type="PREFIXED")
     kafka.create_acls(principal, "CLUSTER", "kafka-cluster", ["DESCRIBE"])
     return {"certfile": str(cert), "keyfile": str(key), "principal": principal}
-
-
-# --------------------------------------------------------------------------- the sandbox's installer
-
-
-def run_reference_installer(container: dict, namespace: str, timeout: float, stream: str | None = None,
-                            kubeconfig: str | None = None, context: str | None = None) -> dict:
-    """Run the sandbox's reference installer now, with the inputs of an installer container (the
-    release's installer Job template, possibly with other bundle URLs): the ``sandbox`` trigger.
-
-    Carries the sandbox's installer fault, if a drift set one. Returns {"exit_code", "lines",
-    "stderr", "seconds"}; exit 124 when ``timeout`` passed."""
-    from asbuilt_sandbox.agent import Kube, api_client, run_installer_container
-
-    config = load_agent_config()
-    kube = Kube(api_client(kubeconfig or config["kubeconfig"], context or config.get("context")))
-    t0 = time.monotonic()
-    code, lines, err = run_installer_container(kube, namespace, container, config["installer"], stream, timeout)
-    return {"exit_code": code, "lines": lines, "stderr": err, "seconds": round(time.monotonic() - t0, 2)}
