@@ -50,9 +50,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import datetime as dt
 import hashlib
-import ipaddress
 import json
 import os
 import shutil
@@ -114,51 +112,17 @@ def load_agent_config() -> dict:
 # --------------------------------------------------------------------------- TLS for the S3 front
 
 
-from asbuilt_sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
-
-
 def ensure_tls(address: str = "127.0.0.1") -> dict[str, str]:
     """A CA and a server certificate for ``address`` (IP SAN), kept across runs."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from asbuilt_sandbox import pki
 
     d = home() / "tls"
     files = {"ca": d / "ca.crt", "ca_key": d / "ca.key", "cert": d / "s3-front.crt", "key": d / "s3-front.key"}
     if all(f.is_file() for f in files.values()):
         return {k: str(v) for k, v in files.items()}
-    d.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "asbuilt sandbox S3 front CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=825))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    _write_private(files["ca_key"], ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
-    _write_private(files["key"], key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    files["ca"].write_bytes(ca.public_bytes(pem))
-    files["cert"].write_bytes(cert.public_bytes(pem))
+    ca = pki.CA.create("asbuilt sandbox S3 front CA")
+    ca.write(files["ca"], files["ca_key"])
+    ca.issue_files(files["cert"], files["key"], address, server=True, ips=[address])
     return {k: str(v) for k, v in files.items()}
 
 

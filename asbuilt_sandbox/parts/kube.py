@@ -313,10 +313,10 @@ class KubePart:
 
     def _make_pki(self) -> None:
         """CA, apiserver serving cert, admin client cert, service-account key (kept across restarts)."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from asbuilt_sandbox import pki
 
         p = self.pki
         wanted = ["ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "admin.crt", "admin.key", "sa.key", "sa.pub"]
@@ -324,67 +324,20 @@ class KubePart:
             return
         p.mkdir(parents=True, exist_ok=True)
         os.chmod(p, 0o700)
-        now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-        until = now + dt.timedelta(days=3650)
-
-        def key_pem(key) -> bytes:
-            return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
-
-        def name(cn: str, org: str | None = None) -> x509.Name:
-            attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-            if org:
-                attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-            return x509.Name(attrs)
-
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = name("asbuilt-sandbox-kube-ca")
-        ca = (
-            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(until)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-
-        def leaf(subject: x509.Name, usage, sans: list | None = None):
-            key = ec.generate_private_key(ec.SECP256R1())
-            builder = (
-                x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now).not_valid_after(until)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=False, key_cert_sign=False,
-                                             crl_sign=False, content_commitment=False, data_encipherment=False,
-                                             key_agreement=False, encipher_only=False, decipher_only=False),
-                               critical=True)
-                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                               critical=False)
-            )
-            if sans:
-                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            return key, builder.sign(ca_key, hashes.SHA256())
-
+        ca = pki.CA.create("asbuilt-sandbox-kube-ca", organization=None, path_length=None)
         service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())  # 10.100.0.1, the kubernetes Service
-        srv_key, srv = leaf(name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, [
-            x509.DNSName("localhost"), x509.DNSName("kubernetes"), x509.DNSName("kubernetes.default"),
-            x509.DNSName("kubernetes.default.svc"), x509.DNSName("kubernetes.default.svc.cluster.local"),
-            x509.IPAddress(ipaddress.ip_address(HOST)), x509.IPAddress(service_ip),
-        ])
-        adm_key, adm = leaf(name("asbuilt-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH)
+        days = pki.CA_DAYS  # as long as the CA: the sandbox keeps its PKI across restarts
+        srv, srv_key = ca.issue("kube-apiserver", server=True, key_usage=True, days=days, ips=[HOST, str(service_ip)],
+                                dns=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                                     "kubernetes.default.svc.cluster.local"])
+        adm, adm_key = ca.issue("asbuilt-admin", organization="system:masters", client=True, key_usage=True, days=days)
         sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
         files = {
-            "ca.crt": ca.public_bytes(serialization.Encoding.PEM), "ca.key": key_pem(ca_key),
-            "apiserver.crt": srv.public_bytes(serialization.Encoding.PEM), "apiserver.key": key_pem(srv_key),
-            "admin.crt": adm.public_bytes(serialization.Encoding.PEM), "admin.key": key_pem(adm_key),
-            "sa.key": key_pem(sa_key),
+            "ca.crt": pki.cert_pem(ca.cert), "ca.key": pki.key_pem(ca.key),
+            "apiserver.crt": pki.cert_pem(srv), "apiserver.key": pki.key_pem(srv_key),
+            "admin.crt": pki.cert_pem(adm), "admin.key": pki.key_pem(adm_key),
+            "sa.key": pki.key_pem(sa_key),
             "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo),
         }
