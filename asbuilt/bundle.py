@@ -56,7 +56,7 @@ from asbuilt.errors import InputError
 
 FOLDERS = ("manifests", "plugins", "artifacts")
 KIND_OF_FOLDER = {"manifests": "manifest", "plugins": "plugin", "artifacts": "artifact"}
-# Where the installer keeps each kind (the platform schema, asbuilt/sandbox/platform_schema.sql).
+# Where the installer keeps each kind (the platform schema, asbuilt_sandbox/platform_schema.sql).
 TABLE_OF_KIND = {"plugin": "plugin_records", "artifact": "artifacts"}
 ADAPTER_TABLE = "adapter_configurations"
 PIPELINE_TABLE = "pipeline_definitions"

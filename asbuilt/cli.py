@@ -176,11 +176,11 @@ def cmd_static(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from asbuilt.sandbox import manager
-    from asbuilt.sandbox.drifts import DRIFTS
+    from asbuilt_sandbox import manager
+    from asbuilt_sandbox.drifts import DRIFTS
 
     if args.sandbox_command == "up":
-        from asbuilt.sandbox.drifts import resolve
+        from asbuilt_sandbox.drifts import resolve
 
         resolve(args.drift)  # an unknown drift is an input error before waiting for the lock
         with manager.exclusive():  # another `up`/`down` or a test holding the sandbox: wait for it

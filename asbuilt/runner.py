@@ -28,9 +28,9 @@ from asbuilt.target import Target, load_target
 
 def resolve_target_path(arg: str) -> Path:
     if arg == "sandbox":
-        from asbuilt.sandbox.parts.base import state_dir
+        from asbuilt.paths import sandbox_target_file
 
-        path = state_dir() / "target.yaml"
+        path = sandbox_target_file()
         if not path.exists():
             raise InputError("the sandbox is not up (no target file): run `asbuilt sandbox up` first")
         return path

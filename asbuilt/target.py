@@ -176,7 +176,7 @@ class InstallerLogs(_Strict):
 
 
 class InstallerTrigger(_Strict):
-    kind: Literal["sandbox", "job-template", "command"] = "job-template"
+    kind: Literal["job-template", "command"] = "job-template"
     command: list[str] | None = None
 
 

@@ -135,7 +135,7 @@ def main() -> None:
 
     hold = contextlib.nullcontext()
     if args.target == "sandbox":  # nobody may switch the sandbox's drifts while we measure
-        from asbuilt.sandbox import manager
+        from asbuilt_sandbox import manager
 
         hold = manager.exclusive()
     with hold:

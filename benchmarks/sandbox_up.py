@@ -43,7 +43,7 @@ def _rss_kib(pid: int) -> int:
 
 def sandbox_rss() -> dict[str, int]:
     """Resident KiB per part: the pid files' processes and all their descendants."""
-    from asbuilt.sandbox.parts.base import state_dir
+    from asbuilt_sandbox.parts.base import state_dir
 
     tree = _children()
     out: dict[str, int] = {}

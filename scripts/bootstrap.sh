@@ -12,7 +12,8 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
 fi
 
 # Debian packages the sandbox uses: PostgreSQL server, Java 17 + Maven (Kafka jars from Maven
-# Central), Go (kube-apiserver, etcd, helm from the Go module proxy), iproute2 + nftables
+# Central), Go (kube-apiserver and etcd from the Go module proxy; helm comes from PyPI, see
+# asbuilt/tools.py), iproute2 + nftables
 # (network namespaces). Only what is missing is installed.
 need=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)

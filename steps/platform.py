@@ -323,10 +323,10 @@ def state_before(target):
 
 
 @when("the installer runs again with the release's inputs", target_fixture="rerun")
-def rerun(target, kube, params):
+def rerun(target, kube, params, asbuilt_run):
     from asbuilt.probes.installer_run import InstallerRunner
 
-    return InstallerRunner(target, kube).run(_timeout(params, "INST-02"))
+    return InstallerRunner(target, kube, _aws_or_none(asbuilt_run)).run(_timeout(params, "INST-02"))
 
 
 @then("every stored item is byte-for-byte unchanged, with no new rows and no bumped versions or timestamps")
@@ -430,7 +430,7 @@ def inst03_prepared(kube, target, asbuilt_run, params, selftest):
     key = f"{selftest.prefix}inst03-prepare.zip"
     selftest.items.append(("adapter_configurations", INST03_ITEM))
     store.put(key, data)
-    runner = InstallerRunner(target, kube)
+    runner = InstallerRunner(target, kube, _aws_or_none(asbuilt_run))
     prepare = runner.run(_timeout(params, "INST-03"), [store.presign(key, _presign_seconds(params))] + urls[1:])
     return {"files": files, "base": base, "urls": urls, "prepare": prepare, "runner": runner}
 
@@ -595,13 +595,13 @@ def round_trip_ok(downloaded, params, verdict):
 
 
 @when("the installer applies it from its pre-signed URL", target_fixture="applied")
-def applied(uploaded, new_bundle, target, kube, params, selftest):
+def applied(uploaded, new_bundle, target, kube, params, selftest, asbuilt_run):
     from asbuilt.probes.installer_run import InstallerRunner
 
     _postgres(target)
     selftest.items += [(e["table"], e["item_name"]) for e in new_bundle["entries"]]
     url = selftest.store.presign(uploaded["key"], _presign_seconds(params))
-    return InstallerRunner(target, kube).run(_timeout(params), [url])
+    return InstallerRunner(target, kube, _aws_or_none(asbuilt_run)).run(_timeout(params), [url])
 
 
 @then("every manifest, plugin and artifact of the new bundle is in the platform state with a matching checksum")

@@ -53,7 +53,7 @@ def sandbox():
     for the whole test (other test sessions wait): `target = sandbox("rds-single-az")`."""
     import os
 
-    from asbuilt.sandbox import manager
+    from asbuilt_sandbox import manager
 
     if os.geteuid() != 0:
         pytest.skip("the sandbox needs root")

@@ -11,7 +11,7 @@ import pytest
 
 from asbuilt.report.drift import compare, markdown, text_summary
 from asbuilt.rules import Verdict
-from asbuilt.sandbox import aws_reference
+from asbuilt_sandbox import aws_reference
 from tests.helpers import ROOT, asbuilt, by_id, reset_moto, write_yaml
 from tests.test_report_html import DB, EKS, doc_of, write_results
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from asbuilt.catalogue import load_catalogue
-from asbuilt.sandbox.drifts import DRIFTS
+from asbuilt_sandbox.drifts import DRIFTS
 from asbuilt.suite import live_coverage
 from tests.helpers import asbuilt
 

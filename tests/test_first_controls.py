@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from asbuilt.sandbox import aws_reference
+from asbuilt_sandbox import aws_reference
 from tests.helpers import asbuilt, by_id, reset_moto, write_yaml
 
 CONTROLS = ["VER-01", "VER-02", "HA-01"]

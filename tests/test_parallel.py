@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from asbuilt.sandbox import aws_reference
+from asbuilt_sandbox import aws_reference
 from tests.helpers import ROOT, asbuilt, reset_moto, write_yaml
 
 pytest.importorskip("xdist")

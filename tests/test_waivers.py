@@ -12,7 +12,7 @@ import pytest
 from asbuilt.errors import InputError
 from asbuilt.report.results import exit_code
 from asbuilt.rules import Verdict
-from asbuilt.sandbox import aws_reference
+from asbuilt_sandbox import aws_reference
 from asbuilt.waivers import Waiver, apply_waivers, failing_resources, load_waivers
 from tests.helpers import ROOT, asbuilt, by_id, reset_moto, write_yaml
 from tests.test_report_html import DB, TODAY, fabricate, parse

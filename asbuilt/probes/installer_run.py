@@ -7,10 +7,11 @@ How is part of the target file (``installer.trigger.kind``):
   annotations dropped, ``backoffLimit: 0`` and ``ttlSecondsAfterFinished: 3600`` (so a run
   interrupted before clean-up still goes away), labelled ``asbuilt.dev/selftest=true``. The suite
   creates it, waits for Complete or Failed (bounded by the profile's
-  ``installer_timeout_seconds``), reads its pod log when the cluster serves it, and deletes it.
-  See ``deploy/sandbox-installer-job.md`` for the RBAC it needs.
-* ``sandbox``: the embedded sandbox's reference installer, run at once with the inputs of the
-  release's installer Job template (``asbuilt.sandbox.platform.run_reference_installer``).
+  ``installer_timeout_seconds``), reads its log from where the target ships it
+  (``installer.logs``: the pod log, or CloudWatch Logs), and deletes it. See
+  ``deploy/sandbox-installer-job.md`` for the RBAC it needs. The embedded sandbox is such a
+  cluster: its agent stands in for the Job controller and the kubelet, and the suite talks to it
+  only through the Kubernetes API, as to EKS.
 * ``command``: ``installer.trigger.command`` (argv), run with ``CUSTOM_BUNDLE_URLS`` in its
   environment (comma-separated) and the same bound; exit status 0 is a completed run.
 
@@ -85,10 +86,19 @@ def selftest_job(template: dict, urls: list[str] | None, run_id: str) -> dict:
     return job
 
 
+def failed_message(job: dict) -> str:
+    """The Job's Failed condition message (the Job controller's account of why), or ''."""
+    for c in (job.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Failed" and c.get("status") == "True":
+            return " ".join(str(c.get("message") or c.get("reason") or "").split())[:300]
+    return ""
+
+
 class InstallerRunner:
-    def __init__(self, target, kube=None):
+    def __init__(self, target, kube=None, aws=None):
         self.target = target
         self.kube = kube
+        self.aws = aws  # for installer.logs.source: cloudwatch
         trigger = target.installer.trigger if target.installer else None
         self.kind = trigger.kind if trigger else "job-template"
         self.command = trigger.command if trigger else None
@@ -103,35 +113,13 @@ class InstallerRunner:
         "lines", "seconds"}. ProbeError (-> error) when it does not finish within ``timeout``."""
         run_id = secrets.token_hex(4)
         t0 = time.monotonic()
-        if self.kind == "sandbox":
-            out = self._sandbox(timeout, bundle_urls)
-        elif self.kind == "job-template":
+        if self.kind == "job-template":
             out = self._job(timeout, bundle_urls, run_id)
         else:
             out = self._command(timeout, bundle_urls)
         out["seconds"] = round(time.monotonic() - t0, 2)
         out["lines"] = [redact(line) for line in out.get("lines", [])][-40:]
         return out
-
-    def _sandbox(self, timeout: float, urls: list[str] | None) -> dict:
-        from asbuilt.sandbox.platform import run_reference_installer
-
-        template = self._template()
-        container = with_bundle_urls(installer_container(template), urls)
-        from asbuilt.errors import RunError
-
-        try:
-            res = run_reference_installer(container, self.kube.namespace, timeout,
-                                          kubeconfig=str(self.target.kubernetes.kubeconfig),
-                                          context=self.target.kubernetes.context)
-        except RunError as exc:  # not the sandbox, or the sandbox is down
-            raise ProbeError(f"installer.trigger.kind sandbox: {exc}") from None
-        if res["exit_code"] == 124:
-            raise ProbeError(f"waited {timeout:.0f}s for the sandbox's reference installer to finish; it did not")
-        return {"trigger": "sandbox", "resource": f"the sandbox's reference installer with the inputs of job "
-                f"template {template['metadata']['name']}",
-                "outcome": "complete" if res["exit_code"] == 0 else "failed",
-                "exit_code": res["exit_code"], "lines": res["lines"], "stderr": res["stderr"]}
 
     def _job(self, timeout: float, urls: list[str] | None, run_id: str) -> dict:
         from asbuilt.probes.k8s import job_outcome, job_state
@@ -145,18 +133,35 @@ class InstallerRunner:
             job = self.kube.wait_job(name, timeout, ns)
             lines: list[str] = []
             log_note = None
+            log_resource = None
             try:
-                from asbuilt.probes.installer_logs import from_kubernetes
-
-                lines = from_kubernetes(self.kube, job)["lines"]
+                log = self._log(job)
+                lines, log_resource = log["lines"], log["resource"]
             except ProbeError as exc:
                 log_note = f"log not readable: {exc}"
             outcome = job_outcome(job)
-            return {"trigger": "job-template", "resource": f"job {ns}/{name} (from {template['metadata']['name']})",
-                    "outcome": outcome, "exit_code": 0 if outcome == "complete" else 1, "lines": lines,
-                    "state": job_state(job), "log_note": log_note}
+            out = {"trigger": "job-template", "resource": f"job {ns}/{name} (from {template['metadata']['name']})",
+                   "outcome": outcome, "exit_code": 0 if outcome == "complete" else 1, "lines": lines,
+                   "state": job_state(job), "log_note": log_note, "log": log_resource}
+            if outcome != "complete":
+                out["stderr"] = failed_message(job)
+            return out
         finally:
             self.kube.delete_job(name, ns)
+
+    def _log(self, job: dict) -> dict:
+        """The Job's log from where the target ships it (``installer.logs``), as INST-01 reads it."""
+        from asbuilt.probes import installer_logs
+
+        logs = self.target.installer.logs if self.target.installer else None
+        if logs is not None and logs.source == "cloudwatch":
+            if not logs.log_group:
+                raise ProbeError("installer.logs.source is cloudwatch but installer.logs.log_group is not set")
+            if self.aws is None:
+                raise ProbeError("installer logs in CloudWatch need the target's aws section")
+            return installer_logs.from_cloudwatch(self.aws, logs.log_group, job["metadata"]["name"],
+                                                  logs.stream_prefix)
+        return installer_logs.from_kubernetes(self.kube, job)
 
     def _command(self, timeout: float, urls: list[str] | None) -> dict:
         if not self.command:

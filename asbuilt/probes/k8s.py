@@ -404,8 +404,10 @@ class KubeProbe:
             raise ProbeError(f"kubernetes: log of pod {ns or self.namespace}/{name}: {_one_line(exc, 160)}") from None
 
     def wait_job(self, name: str, timeout: float, ns: str | None = None, poll: float = 1.0) -> dict:
-        """Until the Job is Complete or Failed; ProbeError naming the Job when ``timeout`` passes."""
+        """Until the Job is Complete or Failed; ProbeError naming the Job when ``timeout`` passes.
+        Polls every 0.2 s at first, backing off to ``poll`` (a short Job is seen finished soon)."""
         deadline = time.monotonic() + timeout
+        delay = 0.2
         while True:
             job = self.read_job(name, ns)
             if job is None:
@@ -415,7 +417,8 @@ class KubeProbe:
             if time.monotonic() >= deadline:
                 raise ProbeError(f"waited {timeout:.0f}s for job {ns or self.namespace}/{name} to complete; it did "
                                  f"not (status: {job_state(job)})")
-            time.sleep(min(poll, max(0.1, deadline - time.monotonic())))
+            time.sleep(min(delay, max(0.1, deadline - time.monotonic())))
+            delay = min(poll, delay * 1.5)
 
     # -- writes (only @mutating scenarios call these) -----------------------------------------
     def create_job(self, body: dict, ns: str | None = None) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from asbuilt.catalogue import load_catalogue
-from asbuilt.sandbox.drifts import DRIFTS
+from asbuilt_sandbox.drifts import DRIFTS
 from tests.helpers import asbuilt, by_id
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]

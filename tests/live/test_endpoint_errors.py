@@ -21,7 +21,7 @@ import pytest
 
 from asbuilt.probes import ProbeError
 from asbuilt.probes.aws import AwsProbe, UnsupportedOperation, explain, is_read_operation
-from asbuilt.sandbox import aws_reference
+from asbuilt_sandbox import aws_reference
 from asbuilt.target import AwsSection, AwsTimeouts
 from tests.helpers import asbuilt, by_id, reset_moto, write_yaml
 

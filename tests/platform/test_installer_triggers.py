@@ -32,16 +32,19 @@ def _run(tmp_path, target, *controls, profile=None):
 
 def test_job_template_trigger_runs_a_job_made_from_the_release(sandbox, tmp_path):
     """What a real cluster does (deploy/sandbox-installer-job.md): a Job from the release's installer
-    Job template; in the sandbox the agent runs it. Same verdicts as the sandbox trigger, no Job left."""
+    Job template, created through the Kubernetes API; in the sandbox the agent runs it. The sandbox's
+    own target file uses this trigger; the run's log is read from where the target ships it
+    (CloudWatch Logs), the Job's own stream; no Job is left."""
+    import json
+
     path = sandbox()
-
-    def job_template(t):
-        t["installer"]["trigger"] = {"kind": "job-template"}
-
-    res, results = _run(tmp_path, _target(tmp_path, path, job_template), "INST-02", "INST-03", "BNDL-03")
+    assert yaml.safe_load(path.read_text())["installer"]["trigger"] == {"kind": "job-template"}
+    res, results = _run(tmp_path, str(path), "INST-02", "INST-03", "BNDL-03")
     assert {c: results[c]["status"] for c in ("INST-02", "INST-03", "BNDL-03")} == \
         {"INST-02": "pass", "INST-03": "pass", "BNDL-03": "pass"}, res.stdout[-3000:]
     assert "job conncentric/asbuilt-selftest-installer-" in results["INST-02"]["message"]
+    evidence = json.dumps(results["INST-02"])
+    assert "log group /conncentric/installer stream asbuilt-selftest-installer-" in evidence, evidence[:3000]
     from kubernetes import client, config
 
     t = yaml.safe_load(path.read_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from asbuilt.sandbox.drifts import BY_NAME
+from asbuilt_sandbox.drifts import BY_NAME
 from tests.helpers import asbuilt, by_id
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]

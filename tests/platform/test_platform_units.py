@@ -15,7 +15,7 @@ from asbuilt.probes import k8s as kp
 from asbuilt.probes.installer_logs import redact
 from asbuilt.probes.messaging import _err
 from asbuilt.rules import bundle_roundtrip, installer, k8s_live, messaging
-from asbuilt.sandbox import agent
+from asbuilt_sandbox import agent
 
 PRESIGNED = ("https://conncentric-bundles.s3.amazonaws.com/custom-bundle-v1.0.0.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256"
              "&X-Amz-Credential=AKIAABCDEFGHIJKLMNOP%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z"

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _sandbox_lock():
-    from asbuilt.sandbox import manager
+    from asbuilt_sandbox import manager
 
     with manager.exclusive():
         yield

@@ -24,7 +24,7 @@ import pytest
 
 from asbuilt import bundle
 from asbuilt.probes.platform_state import TABLES, changed_fields, diff, snapshot
-from asbuilt.sandbox.installer import essentials
+from asbuilt_sandbox.installer import essentials
 
 pytestmark = [pytest.mark.sandbox]
 
@@ -85,8 +85,8 @@ def bndl03(zip_path: Path, snap: dict) -> list[str]:
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
     """The sandbox's PostgreSQL part on 127.0.0.1 (TLS, SCRAM), own state directory."""
-    from asbuilt.sandbox.parts.base import free_port
-    from asbuilt.sandbox.parts.postgres import PostgresPart, pg_bindir
+    from asbuilt_sandbox.parts.base import free_port
+    from asbuilt_sandbox.parts.postgres import PostgresPart, pg_bindir
 
     if os.geteuid() != 0:
         pytest.skip("the PostgreSQL part needs root (it runs the cluster as the postgres user)")
@@ -184,7 +184,7 @@ ADDED = ("pipeline_definitions", "orders-pipeline")
 def install(pg, aws, *urls: str, fault: str | None = None, stream: str | None = None,
             extra: tuple[str, ...] = (), dsn_file: Path | None = None) -> subprocess.CompletedProcess:
     """Run the installer as the sandbox does: a separate process, secrets only in files."""
-    argv = [sys.executable, "-m", "asbuilt.sandbox.installer"]
+    argv = [sys.executable, "-m", "asbuilt_sandbox.installer"]
     if dsn_file:
         argv += ["--dsn-file", str(dsn_file)]
     else:
@@ -402,7 +402,7 @@ def test_database_outside_the_sandbox_is_refused(pg, aws, tmp_path):
 
 
 def test_redact_url_drops_every_secret_part():
-    from asbuilt.sandbox.installer import redact_url
+    from asbuilt_sandbox.installer import redact_url
 
     assert redact_url("https://user:pw@b.s3.amazonaws.com:8443/k/x.zip?X-Amz-Signature=s#frag") == \
         "https://b.s3.amazonaws.com:8443/k/x.zip"

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from asbuilt.sandbox.parts.base import PartError, free_port, port_open
-from asbuilt.sandbox.parts.kafka import ADMIN_PRINCIPAL, CLUSTER_ID, KafkaPart
+from asbuilt_sandbox.parts.base import PartError, free_port, port_open
+from asbuilt_sandbox.parts.kafka import ADMIN_PRINCIPAL, CLUSTER_ID, KafkaPart
 
 
 # --------------------------------------------------------------- no JVM needed

@@ -28,7 +28,7 @@ NS = "asbuilt-kube-test"
 def part(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ASBUILT_STATE", str(tmp_path_factory.mktemp("kube-state")))
-        from asbuilt.sandbox.parts.kube import KubePart
+        from asbuilt_sandbox.parts.kube import KubePart
 
         kube = KubePart(controllers=False)
         kube.install()
@@ -235,7 +235,7 @@ def test_stop_leaves_no_process_or_port(part, facts):
     part.stop()
     assert part.status()["up"] is False
     assert _our_processes(state) == []
-    from asbuilt.sandbox.parts.base import port_open
+    from asbuilt_sandbox.parts.base import port_open
 
     now = json.loads((part.dir / "facts.json").read_text())
     for key in ("api_port", "etcd_client_port", "etcd_peer_port"):
@@ -249,7 +249,7 @@ def test_controllers_option_runs_replicasets(tmp_path, monkeypatch):
     from kubernetes import client
 
     monkeypatch.setenv("ASBUILT_STATE", str(tmp_path / "state"))
-    from asbuilt.sandbox.parts.kube import KubePart
+    from asbuilt_sandbox.parts.kube import KubePart
 
     kube = KubePart(controllers=True)
     try:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from asbuilt.sandbox.parts.base import PartError, port_open
-from asbuilt.sandbox.parts.moto_server import MotoPart, _alive
+from asbuilt_sandbox.parts.base import PartError, port_open
+from asbuilt_sandbox.parts.moto_server import MotoPart, _alive
 
 pytestmark = pytest.mark.sandbox
 

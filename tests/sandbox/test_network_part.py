@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.base import Process
-from asbuilt.sandbox.parts.network import (
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.base import Process
+from asbuilt_sandbox.parts.network import (
     HOST_IF,
     NAMESPACES,
     AllowRule,

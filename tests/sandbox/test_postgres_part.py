@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.network import (
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.network import (
     NAMESPACES,
     NetworkPart,
     apply_security_groups,
@@ -23,7 +23,8 @@ from asbuilt.sandbox.parts.network import (
     rules_from_security_group,
     tcp_probe,
 )
-from asbuilt.sandbox.parts.postgres import PostgresPart, _make_ca, pg_bindir
+from asbuilt_sandbox.parts.postgres import PostgresPart, pg_bindir
+from asbuilt_sandbox.pki import CA
 
 pytestmark = [
     pytest.mark.sandbox,
@@ -109,7 +110,7 @@ def test_host_connects_over_tls_verifying_the_ca(sandbox, tmp_path):
         connect(facts, sslmode="disable")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect(facts, password="wrong")
-    _make_ca(tmp_path / "other-ca.pem", tmp_path / "other-ca.key")
+    CA.create("another CA").write(tmp_path / "other-ca.pem", tmp_path / "other-ca.key")
     with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
         connect(facts, sslrootcert=str(tmp_path / "other-ca.pem"))
 

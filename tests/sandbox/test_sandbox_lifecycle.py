@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from asbuilt.sandbox import manager
-from asbuilt.sandbox.parts.base import state_dir
+from asbuilt_sandbox import manager
+from asbuilt_sandbox.parts.base import state_dir
 
 pytestmark = pytest.mark.sandbox
 

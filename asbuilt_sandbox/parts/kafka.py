@@ -54,8 +54,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from asbuilt.sandbox import topology
-from asbuilt.sandbox.parts.base import (
+from asbuilt_sandbox import pki, topology
+from asbuilt_sandbox.parts.base import (
     PartError,
     Process,
     cache_dir,
@@ -66,6 +66,7 @@ from asbuilt.sandbox.parts.base import (
 )
 
 PART = "kafka"
+CA_NAME = "asbuilt sandbox Kafka CA"
 KAFKA_VERSION = "3.9.1"
 SCALA_VERSION = "2.13"
 # A fixed cluster id: base64url (no padding) of the 16 bytes b"asbuilt-sandbox1", as KRaft wants.
@@ -429,7 +430,7 @@ class KafkaPart:
         cert, key = self._client_files(name)
         ca_cert, ca_key = self._load_ca()
         if not (key.is_file() and _cert_covers(cert, ca_cert, None)):
-            _issue(name, ca_cert, ca_key, cert, key, addresses=(), server=False)
+            self._ca().issue_files(cert, key, name, organization=pki.ORG, client=True)
         return cert, key
 
     # -------------------------------------------------------------- internals
@@ -555,7 +556,7 @@ class KafkaPart:
             "broker.heartbeat.interval.ms": 1000,
             "broker.session.timeout.ms": 9000,
         }
-        text = "# written by asbuilt.sandbox.parts.kafka; rewritten at every start\n"
+        text = "# written by asbuilt_sandbox.parts.kafka; rewritten at every start\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
         self.config_file(n.id).write_text(text)
 
@@ -656,24 +657,19 @@ class KafkaPart:
             if not _cert_covers(pem, ca_cert, n.address):
                 key_file = self.tls_dir / f"broker-{n.id}.key"
                 crt_file = self.tls_dir / f"broker-{n.id}.crt"
-                _issue(f"kafka-broker-{n.id}", ca_cert, ca_key, crt_file, key_file,
-                       addresses=(n.address,), server=True)
+                self._ca().issue_files(crt_file, key_file, f"kafka-broker-{n.id}", organization=pki.ORG,
+                                       client=True, server=True, ips=[n.address], dns=["localhost"])
                 # Kafka's file-based PEM keystore: the PKCS#8 key, then the certificate chain.
                 pem.write_bytes(key_file.read_bytes() + crt_file.read_bytes() + self.ca_file.read_bytes())
                 os.chmod(pem, 0o600)
         self.issue_client_cert(ADMIN_NAME)
 
-    def _load_ca(self):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
+    def _ca(self) -> pki.CA:
+        return pki.CA.ensure(self.ca_file, self.tls_dir / "ca.key", CA_NAME)
 
-        key_file = self.tls_dir / "ca.key"
-        if not (self.ca_file.is_file() and key_file.is_file()):
-            self.tls_dir.mkdir(parents=True, exist_ok=True)
-            _make_ca(self.ca_file, key_file)
-        cert = x509.load_pem_x509_certificate(self.ca_file.read_bytes())
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-        return cert, key
+    def _load_ca(self):
+        ca = self._ca()
+        return ca.cert, ca.key
 
     def _client_files(self, name: str) -> tuple[Path, Path]:
         return self.tls_dir / f"client-{name}.crt", self.tls_dir / f"client-{name}.key"
@@ -823,70 +819,6 @@ def _signal_all(pids: list[int], sig: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-
-
-def _make_ca(cert_file: Path, key_file: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "asbuilt sandbox Kafka CA")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    _write_key(key_file, key)
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _issue(cn: str, ca_cert, ca_key, cert_file: Path, key_file: Path, addresses: Iterable[str], server: bool) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
-                                        x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-               .issuer_name(ca_cert.subject).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=825))
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False))
-    usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
-    builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    sans: list[x509.GeneralName] = []
-    for a in addresses:
-        sans.append(x509.IPAddress(ipaddress.ip_address(a)))
-    if server:
-        sans.append(x509.DNSName("localhost"))
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    cert_file.parent.mkdir(parents=True, exist_ok=True)
-    _write_key(key_file, key)
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _write_key(path: Path, key) -> None:
-    from cryptography.hazmat.primitives import serialization
-
-    data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def _cert_covers(pem: Path, ca_cert, address: str | None) -> bool:

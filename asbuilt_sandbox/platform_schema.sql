@@ -14,7 +14,7 @@
 --     SET content = EXCLUDED.content, sha256 = EXCLUDED.sha256, version = t.version + 1
 --     WHERE t.sha256 IS DISTINCT FROM EXCLUDED.sha256;
 --
--- Applied by asbuilt.sandbox.parts.postgres at every start, as role conncentric; every
+-- Applied by asbuilt_sandbox.parts.postgres at every start, as role conncentric; every
 -- statement is idempotent (IF NOT EXISTS / OR REPLACE). Needs PostgreSQL >= 14.
 
 CREATE OR REPLACE FUNCTION platform_touch_updated_at() RETURNS trigger

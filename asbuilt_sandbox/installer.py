@@ -11,7 +11,7 @@ It implements the contract of the seed's chapter 4 ("The Two-Pass Installer Appl
 
 Idempotent: an unchanged item (same name, same SHA-256) is not written at all, a changed one is
 updated in place (same id, version + 1, updated_at now), a new one is inserted. State lives in
-PostgreSQL (``asbuilt/sandbox/platform_schema.sql``).
+PostgreSQL (``asbuilt_sandbox/platform_schema.sql``).
 
 It prints the seed's log lines, and nothing else, on stdout -- and, given a log group, ships
 them to CloudWatch Logs (``put_log_events``)::
@@ -35,7 +35,7 @@ Faulty modes, for the mutation tests of INST-01..03 and BNDL-03:
   ``skip-pass-2``      pass 2 never runs, yet "Installer finished successfully." is printed;
   ``ignore-modified``  pass 2 inserts new manifests but leaves modified ones as they were.
 
-Run: ``python -m asbuilt.sandbox.installer --help``.
+Run: ``python -m asbuilt_sandbox.installer --help``.
 """
 
 from __future__ import annotations
@@ -441,7 +441,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m asbuilt.sandbox.installer",
+    p = _Parser(prog="python -m asbuilt_sandbox.installer",
                 description="The reference two-pass installer (asbuilt sandbox).")
     db = p.add_argument_group("database (a DSN file, or the separate options)")
     db.add_argument("--dsn-file", type=Path, help="file holding a libpq connection string or URI (may hold the password)")

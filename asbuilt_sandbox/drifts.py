@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asbuilt.errors import InputError
-from asbuilt.sandbox.topology import BROKER_ADDRS as _BROKERS
+from asbuilt_sandbox.topology import BROKER_ADDRS as _BROKERS
 
 
 @dataclass(frozen=True)

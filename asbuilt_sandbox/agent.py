@@ -1,7 +1,7 @@
 """The sandbox's platform agent: what EKS would do for the reference release, with no kubelet.
 
 The sandbox runs a real kube-apiserver (and etcd) but no scheduler, no kubelet and, by default,
-no kube-controller-manager (``asbuilt.sandbox.parts.kube``). Nothing would ever run a container.
+no kube-controller-manager (``asbuilt_sandbox.parts.kube``). Nothing would ever run a container.
 This agent is a small, honest stand-in for the pieces that are missing, acting only through the
 Kubernetes API, the way those controllers do:
 
@@ -14,7 +14,7 @@ Kubernetes API, the way those controllers do:
   runs for these Pods: they are API objects, annotated ``sandbox.asbuilt.dev/simulated``.
 * **Job controller + kubelet for the installer.** A Job whose pod template is the platform's
   installer (container args ``["install"]`` or component label ``installer``) gets one Pod object,
-  and the agent *really runs* the reference installer (``asbuilt.sandbox.installer``) with that
+  and the agent *really runs* the reference installer (``asbuilt_sandbox.installer``) with that
   container's inputs: the bundle URLs (``CUSTOM_BUNDLE_URLS``), the database coordinates
   (``DB_*``; ``valueFrom.secretKeyRef`` is resolved from the Secret through the API). Its stdout
   is the pod log: it is shipped to CloudWatch Logs (the installer's own ``--log-group``), as
@@ -40,8 +40,8 @@ It assumes the kube part runs without kube-controller-manager (its default): wit
 controllers on, the platform setup refuses to start rather than let two writers fight over the
 same statuses.
 
-Run: ``python -m asbuilt.sandbox.agent --config FILE`` (the sandbox manager does); the config
-is JSON written by ``asbuilt.sandbox.platform``.
+Run: ``python -m asbuilt_sandbox.agent --config FILE`` (the sandbox manager does); the config
+is JSON written by ``asbuilt_sandbox.platform``.
 """
 
 from __future__ import annotations
@@ -320,8 +320,8 @@ def container_env(kube: Kube, ns: str, container: dict) -> tuple[dict[str, str],
 
 
 def installer_argv(env: dict[str, str], settings: dict, stream: str | None, password_file: Path) -> list[str]:
-    """``python -m asbuilt.sandbox.installer`` with a container's inputs and the sandbox's settings."""
-    argv = [sys.executable, "-m", "asbuilt.sandbox.installer",
+    """``python -m asbuilt_sandbox.installer`` with a container's inputs and the sandbox's settings."""
+    argv = [sys.executable, "-m", "asbuilt_sandbox.installer",
             "--pg-host", env.get("DB_HOST", ""), "--pg-port", env.get("DB_PORT", "5432"),
             "--pg-db", env.get("DB_NAME", "conncentric"), "--pg-user", env.get("DB_USER", "conncentric"),
             "--pg-password-file", str(password_file),
@@ -621,7 +621,7 @@ def start_front(cfg: dict) -> threading.Thread:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m asbuilt.sandbox.agent")
+    p = argparse.ArgumentParser(prog="python -m asbuilt_sandbox.agent")
     p.add_argument("--config", required=True, type=Path)
     args = p.parse_args(argv)
     config = json.loads(args.config.read_text())

@@ -26,9 +26,9 @@ from typing import Any, Callable
 import yaml
 
 from asbuilt.errors import RunError
-from asbuilt.sandbox import aws_reference, topology
-from asbuilt.sandbox.drifts import Drift, resolve
-from asbuilt.sandbox.parts.base import PartError, state_dir
+from asbuilt_sandbox import aws_reference, topology
+from asbuilt_sandbox.drifts import Drift, resolve
+from asbuilt_sandbox.parts.base import PartError, state_dir
 
 PLATFORM_TOPICS = ("conncentric.events", "conncentric.commands")
 AWS_KEY_ID = "AKIASANDBOXAUDITOR01"
@@ -39,12 +39,12 @@ def _say(msg: str) -> None:
 
 
 def _parts():
-    from asbuilt.sandbox.parts.kafka import KafkaPart
-    from asbuilt.sandbox.parts.kube import KubePart
-    from asbuilt.sandbox.parts.moto_server import MotoPart
-    from asbuilt.sandbox.parts.network import NetworkPart
-    from asbuilt.sandbox.parts.postgres import PostgresPart
-    from asbuilt.sandbox.platform import PlatformPart
+    from asbuilt_sandbox.parts.kafka import KafkaPart
+    from asbuilt_sandbox.parts.kube import KubePart
+    from asbuilt_sandbox.parts.moto_server import MotoPart
+    from asbuilt_sandbox.parts.network import NetworkPart
+    from asbuilt_sandbox.parts.postgres import PostgresPart
+    from asbuilt_sandbox.platform import PlatformPart
 
     return {"network": NetworkPart(), "moto": MotoPart(), "postgres": PostgresPart(), "kafka": KafkaPart(),
             "kube": KubePart(), "platform": PlatformPart()}
@@ -78,7 +78,9 @@ def exclusive():
 
 
 def target_path() -> Path:
-    return state_dir() / "target.yaml"
+    from asbuilt.paths import sandbox_target_file
+
+    return sandbox_target_file()
 
 
 def _state_file() -> Path:
@@ -119,7 +121,7 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
             # The platform on top: the reference release installed with helm, its installer Job
-            # run, the Deployments' statuses kept by the sandbox agent (asbuilt.sandbox.platform).
+            # run, the Deployments' statuses kept by the sandbox agent (asbuilt_sandbox.platform).
             facts["platform"] = step("platform", lambda: parts["platform"].start(
                 parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
     except PartError as exc:
@@ -209,7 +211,7 @@ def _configure_kafka(kafka, drifts: list[Drift]) -> None:
 
 def _mirror_security_groups(network, endpoint: str, ids: dict) -> None:
     """The packet filter admits exactly what the RDS and MSK security groups admit."""
-    from asbuilt.sandbox.parts.network import rules_from_security_group
+    from asbuilt_sandbox.parts.network import rules_from_security_group
 
     ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret())
     groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
@@ -282,7 +284,7 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
         },
         "installer": {
             "logs": {"source": "cloudwatch", "log_group": aws_ids["installer_log_group"]},
-            "trigger": {"kind": "sandbox"},
+            "trigger": {"kind": "job-template"},  # the agent runs the Job, as EKS would
         },
         "vantage_points": [
             {"name": topology.VANTAGE_INSIDE.name, "role": "inside", "kind": "netns", "netns": topology.NS_NODE},

@@ -8,7 +8,7 @@ platform anew, the way a user does with the seed's chapters 2 to 4:
    its manifest when no JDK is there) is zipped with ``asbuilt.bundle.build``, uploaded to the
    bundle bucket in moto (``custom-bundle-v1.0.0.zip``) and pre-signed for 604800 s (the seed's
    ``aws s3 presign --expires-in 604800``). The URL points at the sandbox's **HTTPS** front for
-   the bucket (``asbuilt.sandbox.agent``: TLS on 127.0.0.1 with the sandbox's own CA, in front of
+   the bucket (``asbuilt_sandbox.agent``: TLS on 127.0.0.1 with the sandbox's own CA, in front of
    moto's plain HTTP), so the release carries an ``https`` pre-signed URL, as HELM-01 requires.
 2. **The cluster's prerequisites.** Namespace ``conncentric``; the Secret ``conncentric-db``
    with the database password (what External Secrets would sync from the RDS-managed secret);
@@ -22,14 +22,14 @@ platform anew, the way a user does with the seed's chapters 2 to 4:
    = the pre-signed URL, ``installer.roleArn`` = the installer role in moto. The previous release
    is uninstalled first and the platform tables emptied: every ``up`` is a fresh deployment.
 4. **Chapter 4, the installer Job.** helm creates the post-install hook Job
-   ``conncentric-installer-<revision>`` and waits for it; the agent (``asbuilt.sandbox.agent``)
-   runs the reference installer (``asbuilt.sandbox.installer``) with that Job's container inputs,
+   ``conncentric-installer-<revision>`` and waits for it; the agent (``asbuilt_sandbox.agent``)
+   runs the reference installer (``asbuilt_sandbox.installer``) with that Job's container inputs,
    ships its log lines to CloudWatch Logs in moto (group ``/conncentric/installer``), and marks
    the Job Complete. The Deployments' Pods are API objects whose status the agent sets as the
    Deployment controller and a kubelet would: **no container runs**. That is stated in the
    evidence of the controls that look at them and in the module docstring of the agent.
 
-Drifts (``asbuilt.sandbox.drifts``) act here through ``Drift.kube``::
+Drifts (``asbuilt_sandbox.drifts``) act here through ``Drift.kube``::
 
     {"values": {...}}                    merged over the sandbox values before helm runs
     {"patches": [{"kind", "namespace", "name", "patch"}]}   merge patches after helm ("kubectl edit")
@@ -50,9 +50,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import datetime as dt
 import hashlib
-import ipaddress
 import json
 import os
 import shutil
@@ -66,10 +64,10 @@ from typing import Any
 
 import yaml
 
-from asbuilt.sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir
+from asbuilt.suite import ROOT  # the tree holding examples/reference (the checkout)
+from asbuilt_sandbox.parts.base import PartError, Process, cache_dir, free_port, port_open, state_dir
 
 PART = "platform"
-ROOT = Path(__file__).resolve().parent.parent.parent
 CHART = ROOT / "examples" / "reference" / "chart" / "conncentric"
 PRODUCTION_VALUES = ROOT / "examples" / "reference" / "values" / "production.yaml"
 BUNDLE_SOURCE = ROOT / "examples" / "reference" / "bundle"
@@ -99,7 +97,7 @@ def agent_config_file() -> Path:
 
 
 def agent_process(config: Path | None = None) -> Process:
-    return Process(PART, "agent", [sys.executable, "-m", "asbuilt.sandbox.agent", "--config",
+    return Process(PART, "agent", [sys.executable, "-m", "asbuilt_sandbox.agent", "--config",
                                    str(config or agent_config_file())], cwd=ROOT)
 
 
@@ -114,51 +112,17 @@ def load_agent_config() -> dict:
 # --------------------------------------------------------------------------- TLS for the S3 front
 
 
-from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
-
-
 def ensure_tls(address: str = "127.0.0.1") -> dict[str, str]:
     """A CA and a server certificate for ``address`` (IP SAN), kept across runs."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from asbuilt_sandbox import pki
 
     d = home() / "tls"
     files = {"ca": d / "ca.crt", "ca_key": d / "ca.key", "cert": d / "s3-front.crt", "key": d / "s3-front.key"}
     if all(f.is_file() for f in files.values()):
         return {k: str(v) for k, v in files.items()}
-    d.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "asbuilt sandbox S3 front CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=825))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    _write_private(files["ca_key"], ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
-    _write_private(files["key"], key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    files["ca"].write_bytes(ca.public_bytes(pem))
-    files["cert"].write_bytes(cert.public_bytes(pem))
+    ca = pki.CA.create("asbuilt sandbox S3 front CA")
+    ca.write(files["ca"], files["ca_key"])
+    ca.issue_files(files["cert"], files["key"], address, server=True, ips=[address])
     return {k: str(v) for k, v in files.items()}
 
 
@@ -241,7 +205,7 @@ def _s3(endpoint: str, aws_creds: dict):
 
 
 def _kube(kubeconfig: str, context: str):
-    from asbuilt.sandbox.agent import Kube, api_client
+    from asbuilt_sandbox.agent import Kube, api_client
 
     return Kube(api_client(kubeconfig, context))
 
@@ -602,7 +566,7 @@ def _release_revision(kube_part) -> int | None:
 
 def _limited_kafka_client(name: str) -> dict:
     """A client certificate for User:<name> that may read and describe the platform topics, not write."""
-    from asbuilt.sandbox.parts.kafka import KafkaPart
+    from asbuilt_sandbox.parts.kafka import KafkaPart
 
     kafka = KafkaPart()
     cert, key = kafka.issue_client_cert(name)
@@ -612,22 +576,3 @@ def _limited_kafka_client(name: str) -> dict:
     kafka.create_acls(principal, "GROUP", "asbuilt-", ["READ", "DESCRIBE"], pattern_type="PREFIXED")
     kafka.create_acls(principal, "CLUSTER", "kafka-cluster", ["DESCRIBE"])
     return {"certfile": str(cert), "keyfile": str(key), "principal": principal}
-
-
-# --------------------------------------------------------------------------- the sandbox's installer
-
-
-def run_reference_installer(container: dict, namespace: str, timeout: float, stream: str | None = None,
-                            kubeconfig: str | None = None, context: str | None = None) -> dict:
-    """Run the sandbox's reference installer now, with the inputs of an installer container (the
-    release's installer Job template, possibly with other bundle URLs): the ``sandbox`` trigger.
-
-    Carries the sandbox's installer fault, if a drift set one. Returns {"exit_code", "lines",
-    "stderr", "seconds"}; exit 124 when ``timeout`` passed."""
-    from asbuilt.sandbox.agent import Kube, api_client, run_installer_container
-
-    config = load_agent_config()
-    kube = Kube(api_client(kubeconfig or config["kubeconfig"], context or config.get("context")))
-    t0 = time.monotonic()
-    code, lines, err = run_installer_container(kube, namespace, container, config["installer"], stream, timeout)
-    return {"exit_code": code, "lines": lines, "stderr": err, "seconds": round(time.monotonic() - t0, 2)}

@@ -10,7 +10,7 @@ cluster, port and certificates; the Debian system cluster is never touched.
   SCRAM passwords (plus the local superuser over a private unix socket, by peer auth).
 * Database and role ``conncentric``; the role's password is generated on first start and
   kept in a 0600 file in the state directory (never printed, never passed on a command line).
-* The platform schema (``asbuilt/sandbox/platform_schema.sql``) is applied at every start.
+* The platform schema (``asbuilt_sandbox/platform_schema.sql``) is applied at every start.
 
 Where the files live: the CA, its key and the password file under ``state_dir()/postgres``;
 the cluster (data directory and unix socket) under ``state_dir()/postgres/cluster`` when the
@@ -21,7 +21,6 @@ the cluster (data directory and unix socket) under ``state_dir()/postgres/cluste
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import ipaddress
 import json
@@ -34,8 +33,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from asbuilt.sandbox import topology as topo
-from asbuilt.sandbox.parts.base import PartError, Process, run, state_dir
+from asbuilt_sandbox import topology as topo
+from asbuilt_sandbox.parts.base import PartError, Process, run, state_dir
 
 PART = "postgres"
 DBNAME = "conncentric"
@@ -62,68 +61,10 @@ def _as_postgres() -> list[str]:
 
 # --------------------------------------------------------------------------- certificates
 
+CA_NAME = "asbuilt sandbox PostgreSQL CA"
 
-def _make_ca(cert_path: Path, key_path: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "asbuilt sandbox"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "asbuilt sandbox PostgreSQL CA")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _issue_server_cert(ca_cert: Path, ca_key: Path, address: str) -> tuple[bytes, bytes]:
-    """(certificate PEM, key PEM) for ``address`` (the only SAN), signed by the CA."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
-    ca_private = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=825))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_private.public_key()), critical=False)
-        .sign(ca_private, hashes.SHA256())
-    )
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                              serialization.NoEncryption()))
-
-
-from asbuilt.sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
+from asbuilt_sandbox import pki  # noqa: E402  (the sandbox's one CA helper)
+from asbuilt_sandbox.parts.base import write_private as _write_private  # noqa: E402  (shared helper)
 
 
 # --------------------------------------------------------------------------- the part
@@ -265,11 +206,9 @@ class PostgresPart:
                 f.write("\n# asbuilt sandbox settings (rewritten at every start)\ninclude 'asbuilt.conf'\n")
 
         # TLS: the CA is kept across starts (clients hold it); the server certificate is new each start.
-        if not (self.ca_file.is_file() and (self.home / "ca.key").is_file()):
-            _make_ca(self.ca_file, self.home / "ca.key")
-        cert, key = _issue_server_cert(self.ca_file, self.home / "ca.key", listen_addr)
-        (self.data_dir / "server.crt").write_bytes(cert)
-        _write_private(self.data_dir / "server.key", key)
+        ca = pki.CA.ensure(self.ca_file, self.home / "ca.key", CA_NAME)
+        ca.issue_files(self.data_dir / "server.crt", self.data_dir / "server.key", listen_addr, server=True,
+                       ips=[listen_addr], traditional_key=True)
 
         net = topo.NET_CIDR if ipaddress.ip_address(listen_addr) in ipaddress.ip_network(topo.NET_CIDR) else "127.0.0.0/8"
         (self.data_dir / "asbuilt.conf").write_text("\n".join([

@@ -1,7 +1,7 @@
 """The reference AWS estate, provisioned with boto3 into an AWS endpoint (the sandbox's moto).
 
 One definition of the conforming deployment (the same facts as examples/reference/): the
-``Reference`` dataclass holds every fact a control looks at; a drift (asbuilt/sandbox/drifts.py)
+``Reference`` dataclass holds every fact a control looks at; a drift (asbuilt_sandbox/drifts.py)
 changes some of those facts before provisioning. Only the sandbox and the project's tests call
 this module: it WRITES, and only to the endpoint it is given.
 
