@@ -338,9 +338,9 @@ def bundle_urls(target, kube_iam):
     from asbuilt.probes.k8s import release_values
 
     releases = kube_iam.helm_releases()
-    if not releases:
-        pytest.skip(f"helm release {_namespace(target)}/{target.kubernetes.release} is not readable yet "
-                    "(no release Secret labelled owner=helm): the bundle URLs cannot be read")
+    if not releases:  # the target names the release: not reading it is not evidence of short-lived URLs
+        raise ProbeError(f"helm release {_namespace(target)}/{target.kubernetes.release} cannot be read "
+                         "(no release Secret labelled owner=helm): the bundle URLs are unknown")
     release = kube_iam.current_release()
     urls = ((release_values(release).get("installer") or {}).get("customBundleUrls")) or []
     where = f"helm release {release.get('namespace')}/{release.get('name')} revision {release.get('version')}"
@@ -365,8 +365,8 @@ def bucket_protection(bundle_buckets, verdict):
 
 
 @then("there is one repository per platform image")
-def ecr_per_image(ecr_repositories, verdict):
-    verdict(storage.ecr_repositories(ecr_repositories))
+def ecr_per_image(ecr_repositories, aws, verdict):
+    verdict(storage.ecr_repositories(ecr_repositories, named=aws.resources.ecr_repositories))
 
 
 # -- evidence shaping: live facts -> the shared rules' neutral forms -----------------------------

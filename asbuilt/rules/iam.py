@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from asbuilt.rules import Finding, Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, passed, skipped, summarise
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
 
@@ -214,6 +214,8 @@ def describe_url(url: str) -> dict:
 
 def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
     """IAM-06. urls: [{"resource", **describe_url(url)}] (bundle URLs; only pre-signed ones are judged)."""
+    if not urls:  # no bundle URL read at all: pre-signed URLs are not used here (HELM-01 judges the URLs)
+        return skipped("IAM-06", "no bundle URL to judge: pre-signed URLs are not used")
     presigned = [u for u in urls if u.get("presigned")]
     if not presigned:
         return passed("IAM-06", f"no pre-signed bundle URLs among {len(urls)} URL(s) (IAM access is used)", urls)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asbuilt.rules import Finding, Verdict, errored, passed, summarise
+from asbuilt.rules import Finding, Verdict, errored, passed, skipped, summarise
 
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 
@@ -50,13 +50,22 @@ def bucket_protection(buckets: list[dict]) -> Verdict:
     )
 
 
-def ecr_repositories(repositories: list[dict], images: tuple[str, ...] = ("orchestrator", "adapter", "portal")) -> Verdict:
+def ecr_repositories(repositories: list[dict], images: tuple[str, ...] = ("orchestrator", "adapter", "portal"),
+                     named: list[str] | None = None) -> Verdict:
     """ECR-01. repositories: [{"resource", "name": "orchestrator" or "team/orchestrator"}]
 
-    If ECR is used at all: one repository per platform image.
+    If ECR is used at all: one repository per platform image. ``named``: the repositories the
+    target says the platform uses; one of them missing is a finding, not "ECR is not used".
     """
-    if not repositories:
-        return passed("ECR-01", "ECR is not used (no repositories)")
+    if named:
+        found = {str(r.get("name")) for r in repositories} | {str(r.get("name")).rsplit("/", 1)[-1] for r in repositories}
+        missing = [n for n in named if n not in found]
+        if missing:
+            return summarise("ECR-01", [Finding(f"ECR repository {n}", "named by the target, but it does not exist")
+                                        for n in missing], "", repositories,
+                             "create the repository, or correct aws.resources.ecr_repositories in the target file")
+    if not repositories:  # the control applies "if ECR is used": nothing to judge, not a pass
+        return skipped("ECR-01", "ECR is not used (no repository found, and the target names none)")
     by_image: dict[str, list[dict]] = {}
     for r in repositories:
         base = str(r.get("name") or "").rsplit("/", 1)[-1]
