@@ -87,6 +87,10 @@ def terraform_reason(expression: str, modules_missing: dict[str, str] | None = N
     m = _DATA.search(text)
     if m:
         return f"data source {m.group(1)}.{m.group(2)} is read only at plan time"
+    m = re.match(r"^([A-Za-z_][\w-]*)\.(value|key)\b", text)
+    if m and m.group(1) not in ("each", "count", "var", "local", "module", "data"):
+        return (f"{text} comes from the for_each of a dynamic \"{m.group(1)}\" block, which is not expanded "
+                "statically (scan a plan file to decide it)")
     m = _EACH.search(text)
     if m:
         return f"{m.group(1)}.{m.group(2)} could not be resolved"

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from packaging.version import InvalidVersion, Version
 
 from asbuilt.rules import Finding, Verdict, errored, summarise
 
 
+# MSK names its versions 3.9.x, 3.7.x.kraft, 2.8.2.tiered: a release line, its metadata mode,
+# its storage; the numbers before them are the version.
+_MSK_SUFFIX = re.compile(r"(\.x)?(\.(kraft|tiered))?$", re.IGNORECASE)
+
+
 def _version(text: str) -> Version | None:
+    core = str(text).strip().lstrip("vV").split("-")[0].split("+")[0]
+    core = _MSK_SUFFIX.sub("", core) if re.match(r"^\d+(\.\d+)*(\.x)?(\.(kraft|tiered))?$", core, re.I) else core
     try:
-        return Version(str(text).lstrip("vV").split("-")[0].split("+")[0])
+        return Version(core)
     except InvalidVersion:
         return None
 

@@ -45,10 +45,16 @@ def get(conf: Any, *path: str, default: Any = None) -> Any:
 
 
 def blocks(conf: Any, name: str) -> list[dict]:
-    """Every ``name { ... }`` block of conf (zero, one or many)."""
+    """Every ``name { ... }`` block of conf (zero, one or many), including the content of
+    ``dynamic "name"`` blocks: checkov keeps those unexpanded, with their iterator references
+    (``ingress.value.port``) unresolved, which the readers then carry as unknown facts."""
     conf = unwrap(conf)
     if not isinstance(conf, dict):
         return []
+    return _plain_blocks(conf, name) + [b for d in _plain_blocks(conf, "dynamic") for b in _plain_blocks(d, name)]
+
+
+def _plain_blocks(conf: dict, name: str) -> list[dict]:
     value = conf.get(name)
     if value is None:
         return []
@@ -104,7 +110,11 @@ def is_literal(value: Any) -> bool:
     if not isinstance(value, str):
         return value is not None
     return not (REF.search(value) or "${" in value or re.search(r"\b(var|local|module|each|count)\.", value)
-                or re.search(r"\w\(", value))
+                or re.search(r"\w\(", value) or ITERATOR.match(value))
+
+
+# a dynamic block's iterator: ingress.value.port, setting.key
+ITERATOR = re.compile(r"^[A-Za-z_][\w-]*\.(value|key)(\.[\w\[\]\"-]+)*$")
 
 
 def parse_json_text(text: str) -> Any:

@@ -179,3 +179,60 @@ def test_a_policy_the_code_does_not_give_is_unknown_not_an_action(tmp_path):
     assert v.status == "error", v.message
     assert "AmazonS3ReadOnlyAccess is not defined in this stack" in v.message
     assert "every action" not in v.message
+
+
+def _dynamic_root(tmp_path: Path, cidr: str) -> Path:
+    root = tmp_path / "dyn"
+    root.mkdir(exist_ok=True)
+    (root / "main.tf").write_text(f'''
+locals {{
+  db_rules = {{ postgres = {{ port = 5432, cidr = "{cidr}" }} }}
+}}
+
+resource "aws_security_group" "db" {{
+  name   = "db"
+  vpc_id = "vpc-0123456789abcdef0"
+  dynamic "ingress" {{
+    for_each = local.db_rules
+    content {{
+      from_port   = ingress.value.port
+      to_port     = ingress.value.port
+      protocol    = "tcp"
+      cidr_blocks = [ingress.value.cidr]
+    }}
+  }}
+}}
+
+resource "aws_db_instance" "main" {{
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  instance_class          = "db.r6g.large"
+  multi_az                = true
+  backup_retention_period = 7
+  vpc_security_group_ids  = [aws_security_group.db.id]
+}}
+''')
+    return root
+
+
+def test_a_dynamic_block_does_not_crash_and_is_never_passed_unseen(tmp_path):
+    """checkov keeps a dynamic block's content unexpanded (its iterator references unresolved):
+    the scan must not crash on it, and NET-03 must not pass on rules it could not read."""
+    for cidr in ("10.0.0.0/16", "0.0.0.0/0"):
+        result = scan([_dynamic_root(tmp_path, cidr)], [], tmp_path / "r")
+        by = {v.control: v for v in result.verdicts}
+        assert by["HA-01"].status == "pass"  # the rest of the module is judged as usual
+        v = by["NET-03"]
+        assert v.status == "error", v.message
+        assert 'dynamic "ingress" block' in v.message and "aws_security_group.db" in v.message
+
+
+@pytest.mark.parametrize("version, ok", [("3.9.x", True), ("3.7.x.kraft", True), ("2.8.2.tiered", False),
+                                         ("3.6.0", True), ("3.4.0", False)])
+def test_msk_version_strings_are_versions(version, ok):
+    """MSK's own version names (a release line, KRaft mode, tiered storage) compare as versions."""
+    from asbuilt.rules.versions import msk_version
+
+    v = msk_version([{"resource": "arn:aws:kafka:::cluster/x", "version": version}], "3.5")
+    assert v.status == ("pass" if ok else "fail"), v.message
+    assert "not a version number" not in v.message
