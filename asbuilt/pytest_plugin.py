@@ -203,9 +203,12 @@ def decide(asbuilt_run: RunContext) -> Callable[..., Verdict]:
     evidence slice of the model, its thresholds, the three-way judgement: as the static check."""
     from asbuilt.controls import unit
 
-    def run(control: str, estate: Any, **context: Any) -> Verdict:
+    def run(control: str, evidence: Any, **context: Any) -> Verdict:
+        """evidence: the live estate (the unit takes its slice), or the items themselves for a
+        unit without a model slice yet (its step shaped them)."""
         u = unit(control)
-        return u.decide(u.evidence(estate, asbuilt_run), asbuilt_run.profile, "live", **context)
+        items = evidence if isinstance(evidence, list) else u.evidence(evidence, asbuilt_run)
+        return u.decide(items, asbuilt_run.profile, "live", **context)
 
     return run
 

@@ -349,8 +349,8 @@ def bundle_urls(target, kube_iam):
 
 
 @then("every pre-signed bundle URL expires within the profile's limit")
-def presigned_expiry(bundle_urls, params, verdict):
-    verdict(iam.presigned_url_expiry(bundle_urls, **params("IAM-06")))
+def presigned_expiry(bundle_urls, decide, verdict):
+    verdict(decide("IAM-06", bundle_urls))
 
 
 # -- Then: storage and registry ------------------------------------------------------------------

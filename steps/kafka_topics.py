@@ -7,7 +7,6 @@ from pytest_bdd import given, then
 
 from asbuilt.probes import ProbeError
 from asbuilt.probes.kafka import KafkaProbe
-from asbuilt.rules import kafka_topics
 
 
 _BROKER_STRING = {"SSL": "BootstrapBrokerStringTls", "PLAINTEXT": "BootstrapBrokerString",
@@ -47,5 +46,5 @@ def platform_topics(kafka_probe, target):
 
 
 @then("each is replicated with enough in-sync replicas")
-def topics_replicated(platform_topics, params, verdict):
-    verdict(kafka_topics.topic_replication(platform_topics, **params("HA-07")))
+def topics_replicated(platform_topics, decide, verdict):
+    verdict(decide("HA-07", platform_topics))

@@ -120,10 +120,9 @@ def deployments_available(platform_deployments, verdict):
 
 
 @then("each component has at least the profile's number of ready replicas")
-def enough_ready(platform_deployments, params, verdict):
+def enough_ready(platform_deployments, decide, verdict):
     d = platform_deployments
-    verdict(_note(k8s_live.ready_replicas(d["deployments"], int(params("HA-05")["min_ready_replicas"]),
-                                          d["namespace"]), d["pods"]))
+    verdict(_note(decide("HA-05", d["deployments"], namespace=d["namespace"]), d["pods"]))
 
 
 @given("the Ingresses of the release namespace", target_fixture="platform_ingresses")
@@ -534,13 +533,11 @@ def release_bundle_zips(release_bundle_downloads, params, tmp_path_factory):
 
 
 @then("each is a well-formed custom bundle")
-def release_bundles_well_formed(release_bundle_zips, params, verdict):
-    from asbuilt.rules import bundle as bundle_rules
-
+def release_bundles_well_formed(release_bundle_zips, decide, verdict):
     if not release_bundle_zips:
         verdict(skipped("BNDL-01", "the release lists no custom bundle (installer.customBundleUrls is empty)"))
         return
-    verdict(bundle_rules.bundle_layout(release_bundle_zips, **params("BNDL-01")))
+    verdict(decide("BNDL-01", release_bundle_zips))
 
 
 # --------------------------------------------------------------------------- BNDL-02 / BNDL-03 (@mutating)
