@@ -90,7 +90,7 @@ class Verdict:
     def from_json(cls, d: dict[str, Any]) -> "Verdict":
         return cls(d["control"], d["status"], d.get("message", ""), d.get("evidence") or [],
                    d.get("source", "live"),
-                   [Finding(**f) for f in d.get("findings") or []],
+                   [Finding(**{"resource": "", "what": "", **f}) for f in d.get("findings") or []],
                    [UnknownFact(**u) for u in d.get("unknowns") or []], d.get("fix", ""))
 
 

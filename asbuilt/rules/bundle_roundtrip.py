@@ -70,9 +70,8 @@ def bundle_in_state(bundle: dict, snapshot: dict) -> Verdict:
         checked.append({"item": where, "sha256": e["sha256"], "stored_id": row["id"], "version": row.get("version")})
     evidence = [{"resource": bundle["resource"], "entries": len(entries), "checked": checked,
                  **{k: v for k, v in bundle.items() if k not in ("resource", "entries", "data")}}]
-    if findings:
-        findings[0] = f"{bundle['resource']}: {len(findings)} of {len(entries)} item(s) missing or different: " \
-            + findings[0]
+    if findings:  # say first how much of the bundle is missing, then each item
+        findings.insert(0, Finding(bundle["resource"], f"{len(findings)} of {len(entries)} item(s) missing or different"))
     return summarise("BNDL-03", findings,
                      f"{bundle['resource']}: all {len(entries)} manifest/plugin/artifact items are in the platform "
                      "state with matching checksums", evidence,

@@ -199,11 +199,14 @@ def state_survives(before: dict, after: dict, restarts: list[dict]) -> Verdict:
     evidence = restarts + [{"resource": "platform state", "tracked_items": n,
                             "after": {t: len(after.get(t, [])) for t in STATE_TABLES}}]
     if findings:
-        shown = "; ".join(findings[:6]) + (f"; and {len(findings) - 6} more" if len(findings) > 6 else "")
-        return failed("INST-04", f"after restarting {', '.join(r['resource'] for r in restarts)}: {shown}. Fix: "
-                                 "point the Orchestrator and Adapter at the RDS database (datasource host, database, "
-                                 "a Secret for the credentials), keep no state in the pod (emptyDir, container "
-                                 "filesystem), and make sure nothing recreates the schema on start (e.g. "
-                                 "hibernate ddl-auto create)", evidence)
+        restarted = ", ".join(r["resource"] for r in restarts)
+        for f in findings:
+            f.what = f"{f.what} (after restarting {restarted})"
+        shown = findings[:6] + ([Finding("", f"and {len(findings) - 6} more")] if len(findings) > 6 else [])
+        return failed("INST-04", shown, evidence,
+                      fix="point the Orchestrator and Adapter at the RDS database (datasource host, database, "
+                          "a Secret for the credentials), keep no state in the pod (emptyDir, container "
+                          "filesystem), and make sure nothing recreates the schema on start (e.g. "
+                          "hibernate ddl-auto create)")
     return passed("INST-04", f"all {n} adapter configurations and pipeline definitions are unchanged in PostgreSQL "
                              f"after restarting {', '.join(r['resource'] for r in restarts)}", evidence)
