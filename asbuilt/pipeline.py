@@ -284,7 +284,10 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
     selected = req.selection.selects(catalogue.get("SUITE-03"))
     earlier = [n for n in ("cucumber.json", "results.sarif") if (req.report_dir / n).exists()]
     names = [*earlier, "results.json", "junit.xml", "report.html", *(("drift.md", "drift.json") if baseline else ())]
-    presumed = suite_controls.secrets([], len(names), redactions) if selected else None
+    # what the scan says when it finds nothing (the same function, the same inputs): when it agrees,
+    # the staged reports are already the final ones
+    presumed = suite_controls.secrets([], len(names), redactions, [] if console is not None else None,
+                                      len(secret_values)) if selected else None
     with tempfile.TemporaryDirectory(prefix=".asbuilt-staging-", dir=req.report_dir) as tmp:
         staging = Path(tmp)
         for name in earlier:
@@ -292,13 +295,14 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
         if presumed is not None:
             _set_suite_03(results, presumed)
         drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
-        _write_reports(staging, run_doc, results, drift, builtin_findings)
+        _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir)
         if presumed is not None:
             verdict = suite_controls.scan_reports(staging, secret_values, redactions, console)
-            if (verdict.status, verdict.message) != (presumed.status, presumed.message):
+            if (verdict.status, verdict.message, verdict.evidence) != (presumed.status, presumed.message,
+                                                                       presumed.evidence):
                 _set_suite_03(results, verdict)  # rare: a secret was met; render again with the finding
                 drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
-                _write_reports(staging, run_doc, results, drift, builtin_findings)
+                _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir)
                 from asbuilt import secrets_guard
 
                 for name in names:
@@ -311,18 +315,22 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
 
 
 def _write_reports(report_dir: Path, run_doc: dict, results: list[ControlResult], drift: Any,
-                   builtin_findings: list[dict] | None) -> None:
-    from asbuilt.report.html import write_html
-    from asbuilt.report.results import load_results_json
+                   builtin_findings: list[dict] | None, final_dir: Path | None = None) -> None:
+    """Every report into report_dir (the staging folder); the HTML names the results.json of
+    final_dir, where the reports will be."""
+    import hashlib
 
-    write_results_json(report_dir / "results.json", run_doc, results)
+    from asbuilt.report.html import render_html
+
+    doc = write_results_json(report_dir / "results.json", run_doc, results)
     if builtin_findings is not None:
-        path = report_dir / "results.json"
-        doc = json.loads(path.read_text())
         doc["extra_findings"] = builtin_findings
-        path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+        (report_dir / "results.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     write_junit(report_dir / "junit.xml", run_doc, results)
-    write_html(load_results_json(report_dir / "results.json"), report_dir / "report.html", report_dir / "results.json")
+    # the document just written, not read back: it is ours, built from the same structures
+    sha = hashlib.sha256((report_dir / "results.json").read_bytes()).hexdigest()
+    shown = (final_dir or report_dir) / "results.json"
+    (report_dir / "report.html").write_text(render_html(doc, sha, str(shown)), encoding="utf-8")
     if drift is not None:
         from asbuilt.report import drift as drift_mod
 

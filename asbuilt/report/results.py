@@ -168,12 +168,15 @@ def _who() -> str:
         return "unknown"
 
 
-def write_results_json(path: Path, run: dict[str, Any], results: list[ControlResult]) -> None:
+def write_results_json(path: Path, run: dict[str, Any], results: list[ControlResult]) -> dict[str, Any]:
+    """Write results.json; return the document as written (what load_results_json would read)."""
     from asbuilt.safeio import clean_tree
 
     doc = {"run": {**run, "counts": counts(results)}, "controls": [asdict(r) for r in results]}
     # control characters / escape sequences from scanned names are made visible, never written raw
-    path.write_text(json.dumps(clean_tree(json.loads(json.dumps(doc, default=str))), indent=2) + "\n")
+    written = clean_tree(json.loads(json.dumps(doc, default=str)))
+    path.write_text(json.dumps(written, indent=2) + "\n")
+    return written
 
 
 SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
