@@ -80,7 +80,7 @@ class TfIndex:
                         if not isinstance(named, dict):
                             continue
                         for name, conf in named.items():
-                            if isinstance(conf, dict):
+                            if isinstance(conf, dict) and not _not_created(conf):
                                 self.add(block, rtype, name, conf, file_path, prefix)
             if prefix:
                 self.loaded_modules.add(prefix)
@@ -149,6 +149,22 @@ class TfIndex:
 
     def variable(self, prefix: str, name: str) -> Any:
         return self.variables.get(prefix + name, self.variables.get(name))
+
+
+def _not_created(conf: dict) -> bool:
+    """A resource whose count is 0 or whose for_each is empty once rendered is not created: it
+    is not in the model (checkov does not check it either). An unresolved count is kept."""
+    if "count" in conf:
+        n = hcl.to_int(hcl.unwrap(conf.get("count")))
+        if n == 0:
+            return True
+    if "for_each" in conf:
+        each = conf.get("for_each")
+        while isinstance(each, list) and len(each) == 1 and isinstance(each[0], (list, dict)):
+            each = each[0]
+        if each in ([], {}):
+            return True
+    return False
 
 
 def _line(conf: Any) -> int:

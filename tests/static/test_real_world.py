@@ -1,0 +1,79 @@
+"""Terraform written the way module ecosystems write it: count = 0 and conditional counts,
+for_each maps keyed by availability zone, null defaults. A resource that is not created is not
+judged; each instance that is created is judged on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.static.helpers import scan
+
+DB = '''
+resource "aws_db_instance" "{name}" {{
+  {meta}
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  instance_class          = "{cls}"
+  multi_az                = {multi_az}
+  backup_retention_period = 7
+}}
+'''
+
+
+def _root(tmp_path: Path, text: str) -> Path:
+    root = tmp_path / "root"
+    root.mkdir(exist_ok=True)
+    (root / "main.tf").write_text(text)
+    return root
+
+
+def _verdicts(tmp_path: Path, text: str) -> dict:
+    return {v.control: v for v in scan([_root(tmp_path, text)], [], tmp_path / "r").verdicts}
+
+
+def test_a_resource_with_count_zero_is_not_judged(tmp_path):
+    text = ('variable "create_replica" {\n  type    = bool\n  default = false\n}\n'
+            + DB.format(name="main", meta="", cls="db.r6g.large", multi_az="true")
+            + DB.format(name="replica", meta="count = var.create_replica ? 1 : 0", cls="db.t3.micro", multi_az="false")
+            + DB.format(name="never", meta="count = 0", cls="db.t3.micro", multi_az="false"))
+    by = _verdicts(tmp_path, text)
+    assert by["HA-01"].status == "pass", by["HA-01"].message
+    assert "replica" not in by["HA-01"].message and "never" not in by["HA-01"].message
+    assert by["SIZE-02"].status == "pass"
+
+
+def test_a_created_count_instance_is_judged(tmp_path):
+    text = ('variable "create_replica" {\n  type    = bool\n  default = true\n}\n'
+            + DB.format(name="main", meta="", cls="db.r6g.large", multi_az="true")
+            + DB.format(name="replica", meta="count = var.create_replica ? 1 : 0", cls="db.r6g.large",
+                        multi_az="false"))
+    by = _verdicts(tmp_path, text)
+    assert by["HA-01"].status == "fail", by["HA-01"].message
+    assert "aws_db_instance.replica" in by["HA-01"].message and "MultiAZ is false" in by["HA-01"].message
+
+
+def test_for_each_subnets_keyed_by_zone_span_their_zones(tmp_path):
+    text = '''
+variable "zones" {
+  type    = map(string)
+  default = { a = "us-east-1a", b = "us-east-1b" }
+}
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+resource "aws_subnet" "private" {
+  for_each          = var.zones
+  vpc_id            = aws_vpc.main.id
+  availability_zone = each.value
+  cidr_block        = "10.0.${index(keys(var.zones), each.key)}.0/24"
+}
+resource "aws_lb" "main" {
+  name               = "platform"
+  internal           = true
+  load_balancer_type = "application"
+  subnets            = [for s in aws_subnet.private : s.id]
+}
+'''
+    by = _verdicts(tmp_path, text)
+    v = by["HA-06"]
+    assert v.status == "pass" and "2 AZs" in v.message, v.message
