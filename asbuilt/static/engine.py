@@ -116,7 +116,8 @@ def _load_docs(path: Path) -> list[Any]:
 
     shown = display_path(path)
     text = read_text(path, "IaC", "iac", RunError)
-    if path.suffix.lower() in JSON_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES:
         import json
 
         try:
@@ -124,7 +125,8 @@ def _load_docs(path: Path) -> list[Any]:
         except RecursionError:
             raise RunError(f"{shown}: not valid JSON: nested too deeply") from None
         except ValueError as exc:
-            raise RunError(f"{shown}: not valid JSON: {exc}") from None
+            if suffix != ".template":  # AWS's samples name YAML templates .template too
+                raise RunError(f"{shown}: not valid JSON: {exc}") from None
     try:
         return [d for d in yaml.load_all(text, Loader=_CfnLoader) if d is not None]
     except RecursionError:
@@ -132,7 +134,8 @@ def _load_docs(path: Path) -> list[Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise RunError(f"{shown}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise RunError(f"{shown}{where}: not valid {'JSON or ' if suffix == '.template' else ''}YAML: "
+                       f"{getattr(exc, 'problem', None) or exc}") from None
 
 
 def _is_cfn(doc: Any) -> bool:
@@ -252,7 +255,14 @@ def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
             for c in charts:
                 inputs.charts.append(ChartInput(c, list(values)))
             for f in files:
-                _classify_file(f, inputs, manifests, values, tf_seen)
+                try:
+                    _classify_file(f, inputs, manifests, values, tf_seen)
+                except RunError as exc:
+                    # a file the walk met, not one the user named: one note for it, not the end of
+                    # the run (a .env.template, a YAML file PyYAML refuses)
+                    note = str(exc)
+                    if note not in _SKIPPED:
+                        _SKIPPED.append(note)
             if tf_seen[0]:
                 inputs.terraform.append(path)
         else:

@@ -77,3 +77,21 @@ resource "aws_lb" "main" {
     by = _verdicts(tmp_path, text)
     v = by["HA-06"]
     assert v.status == "pass" and "2 AZs" in v.message, v.message
+
+
+def test_an_unreadable_file_met_by_a_walk_is_a_note_not_the_end_of_the_run(tmp_path):
+    """Ordinary repository files (.env.template, a YAML file PyYAML refuses) are one note each;
+    a CloudFormation template named .template in YAML (as AWS's samples are) is read."""
+    root = _root(tmp_path, DB.format(name="main", meta="", cls="db.r6g.large", multi_az="true"))
+    (root / ".env.template").write_text("DB_HOST=localhost\nDB_PORT=5432\n")
+    (root / "settings.template").write_text("{ region: [eu-west-1\n")  # neither JSON nor YAML
+    (root / "broken.yaml").write_text("a: 1\n\tb: 2\n")
+    (root / "bucket.template").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Bundles:\n    Type: AWS::S3::Bucket\n"
+        "    Properties:\n      BucketName: platform-bundles\n")
+    result = scan([root], [], tmp_path / "r")
+    by = {v.control: v for v in result.verdicts}
+    assert by["HA-01"].status == "pass"
+    assert by["S3-01"].status == "fail" and "bucket.template" in by["S3-01"].message  # the YAML .template was read
+    notes = " ".join(result.notes)
+    assert "settings.template" in notes and "broken.yaml" in notes
