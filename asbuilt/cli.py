@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", type=Path)
     s.add_argument("--profile", default="conncentric-aws")
     s.add_argument("--values", action="append", type=Path, default=[], help="Helm values file (repeatable)")
+    s.add_argument("--var-file", action="append", type=Path, default=[], dest="var_files", metavar="FILE",
+                   help="Terraform variables file (.tfvars / .tfvars.json), as terraform plan -var-file, for the "
+                        "Terraform folders scanned (repeatable)")
+    s.add_argument("--var", action="append", default=[], dest="tf_vars", metavar="NAME=VALUE",
+                   help="a Terraform variable, as terraform plan -var (repeatable; lists and maps in HCL/JSON form)")
     s.add_argument("--report-dir", type=Path, default=Path("reports"))
     s.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
     s.add_argument("--strict", action="store_true", help="should-controls fail the gate")

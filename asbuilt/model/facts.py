@@ -80,7 +80,8 @@ def terraform_reason(expression: str, modules_missing: dict[str, str] | None = N
         return f"output {m.group(2) or '?'} of module {m.group(1)} could not be resolved"
     m = _VAR.search(text)
     if m:
-        return f"variable {m.group(1)} has no value (give it with --var/--var-file, or scan a plan file)"
+        return (f"variable {m.group(1)} has no value (give it with asbuilt static --var {m.group(1)}=... or "
+                "--var-file, or scan a plan file)")
     m = _LOCAL.search(text)
     if m:
         return f"local {m.group(1)} could not be evaluated"

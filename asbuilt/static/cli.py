@@ -30,6 +30,13 @@ def cmd_static(args: argparse.Namespace) -> int:
     chosen = select_controls(catalogue, profile, getattr(args, "controls", None) or None)
     selection = Selection(chosen, live=False, static=True, strict=bool(getattr(args, "strict", False)))
     inputs = discover_paths(list(args.paths), list(args.values or []))
+    from asbuilt.safeio import check_file
+    from asbuilt.errors import InputError
+
+    for f in getattr(args, "var_files", None) or []:
+        check_file(Path(f).expanduser(), "Terraform variables", "config", InputError)
+        inputs.tf_var_files.append(Path(f).expanduser().resolve())
+    inputs.tf_vars = list(getattr(args, "tf_vars", None) or [])
     return execute(Request(
         label=" ".join(str(p) for p in args.paths), profile=profile, report_dir=report_dir, selection=selection,
         static_inputs=inputs, builtins=bool(getattr(args, "with_checkov_builtins", False))))

@@ -103,7 +103,7 @@ class CfnModel:
                 if ref in self.resources:
                     return f"{ref} is known only after deploy"
                 if ref in self.parameters:
-                    return f"parameter {ref} has no default (give it with --parameter {ref}=VALUE)"
+                    return f"parameter {ref} has no default: its value is given only when the stack is deployed"
                 if ref.startswith("AWS::"):
                     return f"pseudo parameter {ref} is known only at deploy time"
                 return f"Ref {ref} names neither a parameter nor a resource of this template"

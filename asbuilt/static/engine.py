@@ -68,6 +68,8 @@ class Inputs:
     bundles: list[Path] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # non-regular files a walk left out (notes)
+    tf_var_files: list[Path] = field(default_factory=list)  # --var-file
+    tf_vars: list[str] = field(default_factory=list)        # --var NAME=VALUE
 
     def empty(self) -> bool:
         return not (self.terraform or self.cloudformation or any(self.manifests) or self.charts or self.compose
@@ -360,12 +362,34 @@ def _quiet_checkov() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _filter(framework: str, controls: set[str], builtins: bool):
+def _filter(framework: str, controls: set[str], builtins: bool, var_files: list[Path] | None = None):
     from checkov.runner_filter import RunnerFilter
 
     ids = None if builtins else sorted(check_id(c) for c in controls) or ["ASB_NONE"]
     return RunnerFilter(framework=[framework], checks=ids, show_progress_bar=False, download_external_modules=False,
-                        run_image_referencer=False, include_all_checkov_policies=True)
+                        run_image_referencer=False, include_all_checkov_policies=True,
+                        var_files=[str(v) for v in var_files] if var_files else None)
+
+
+def tf_var_file(assignments: list[str], workdir: Path) -> Path | None:
+    """--var NAME=VALUE as a .tfvars file checkov reads like -var-file (values that are HCL/JSON
+    literals - numbers, bools, lists, maps - kept as they are; anything else a string)."""
+    import json
+    import re
+
+    if not assignments:
+        return None
+    lines = []
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][\w-]*", name.strip()):
+            raise InputError(f"--var {name.strip()[:40]!r}: expected NAME=VALUE")
+        v = value.strip()
+        literal = re.fullmatch(r"-?\d+(\.\d+)?|true|false|null", v) or v[:1] in "[{"
+        lines.append(f"{name.strip()} = {v if literal else json.dumps(value)}")
+    path = workdir / "asbuilt-cli.auto.tfvars"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _reports(result: Any) -> list[Any]:
@@ -425,9 +449,13 @@ class Scan:
     # checkov frameworks ---------------------------------------------------
     def _run_checkov(self, framework: str, runner: Any, root: Path | None = None, files: list[Path] | None = None) -> list:
         register_framework(framework)
+        var_files = None
+        if framework == "terraform":
+            extra = tf_var_file(self.inputs.tf_vars, self.workdir) if self.inputs.tf_vars and self.workdir else None
+            var_files = [*self.inputs.tf_var_files, *([extra] if extra else [])]
         try:
             result = runner.run(root_folder=str(root) if root else None, files=[str(f) for f in files] if files else None,
-                                runner_filter=_filter(framework, self.controls, self.builtins))
+                                runner_filter=_filter(framework, self.controls, self.builtins, var_files))
         except RunError:
             raise
         except Exception as exc:  # a checkov failure is an error of the run, never a silent pass

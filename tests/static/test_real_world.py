@@ -95,3 +95,29 @@ def test_an_unreadable_file_met_by_a_walk_is_a_note_not_the_end_of_the_run(tmp_p
     assert by["S3-01"].status == "fail" and "bucket.template" in by["S3-01"].message  # the YAML .template was read
     notes = " ".join(result.notes)
     assert "settings.template" in notes and "broken.yaml" in notes
+
+
+def test_var_and_var_file_give_variables_their_values(tmp_path):
+    """asbuilt static --var NAME=VALUE / --var-file FILE, as terraform plan takes them: a variable
+    without a default is unknown (error) until it is given, then judged on its value."""
+    from tests.helpers import asbuilt
+
+    root = _root(tmp_path, 'variable "multi_az" { type = bool }\nvariable "engine_version" { type = string }\n'
+                 + DB.format(name="main", meta="", cls="db.r6g.large", multi_az="var.multi_az")
+                 .replace('"16.3"', "var.engine_version"))
+    (tmp_path / "prod.tfvars").write_text('engine_version = "16.3"\n')
+    import json
+
+    def messages(report_dir):
+        return {c["id"]: c["message"] for c in json.loads((report_dir / "results.json").read_text())["controls"]}
+
+    res = asbuilt("static", root, "--report-dir", tmp_path / "a")
+    assert res.code == 2, res.stdout[-1500:]
+    assert "variable multi_az has no value" in messages(tmp_path / "a")["HA-01"]
+    res = asbuilt("static", root, "--var", "multi_az=false", "--var-file", tmp_path / "prod.tfvars",
+                  "--report-dir", tmp_path / "b")
+    assert res.code == 1, res.stdout[-1500:] + res.stderr
+    got = messages(tmp_path / "b")
+    assert "MultiAZ is false" in got["HA-01"] and "postgres 16.3" in got["VER-02"]
+    bad = asbuilt("static", root, "--var", "not an assignment", "--report-dir", tmp_path / "c")
+    assert bad.code == 2 and "expected NAME=VALUE" in bad.stderr
