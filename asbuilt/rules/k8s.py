@@ -34,7 +34,10 @@ _SECRET_PATTERNS = [
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),                     # GitHub token
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),                    # Slack token
     re.compile(r"://[^/\s:@]+:[^/\s@]+@"),                             # user:password@host in a URL
+    re.compile(r"\bpassword\s*=\s*\"(?!\$\{)[^\"]+\"", re.IGNORECASE),       # a JAAS config's password="..."
 ]
+_SETTING_WORD = re.compile(r"^(yes|no|true|false|on|off|none|null|enabled|disabled|y|n)$", re.IGNORECASE)
+_NAME_VALUE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")  # UPPER_SNAKE: an environment variable or key name
 _REFERENCE_VALUE = re.compile(r"^(\$\{[^}]+\}|\$\([^)]+\)|\{\{.*\}\}|<[^>]+>|arn:aws[a-z-]*:secretsmanager:.*|"
                               r"(secretsmanager|ssm|vault|env|file):.*)$", re.IGNORECASE)
 
@@ -63,8 +66,10 @@ def credential_key(key: str) -> bool:
 
 
 def classify_value(value) -> str:
-    """'empty' | 'reference' (${VAR}, a Secrets Manager ARN...) | 'presigned-url' | 'secret-pattern' |
-    'literal' | 'not-text'. The one classification of a setting's value, live and static alike.
+    """'empty' | 'reference' (${VAR}, a Secrets Manager ARN...) | 'presigned-url' | 'setting' (yes/no, an
+    UPPER_SNAKE name) | 'secret-pattern' | 'literal' | 'not-text'. The one classification of a
+    setting's value, live and static alike; only 'literal' under a credential key and
+    'secret-pattern' anywhere fail K8S-05.
 
     A pre-signed URL (what the seed puts in ``installer.customBundleUrls``) is ``presigned-url``: a
     time-bound capability whose lifetime IAM-06 bounds, not a credential written down (its
@@ -76,6 +81,11 @@ def classify_value(value) -> str:
     text = str(value).strip()
     if _presigned_urls(text):
         return "presigned-url"
+    if _SETTING_WORD.match(text) or _NAME_VALUE.match(text):
+        # 'yes', 'true', 'USER_INFO', 'GATEWAY_ADMIN_PASSWORD': a setting about a credential, or
+        # the name of the key that holds one, not a credential (bitnami's ALLOW_EMPTY_PASSWORD: yes,
+        # Confluent's *_CREDENTIALS_SOURCE: USER_INFO, Conduktor's mainAdminSecretKeys.password)
+        return "setting"
     if any(p.search(text) for p in _SECRET_PATTERNS):
         return "secret-pattern"
     if _REFERENCE_VALUE.match(text):

@@ -121,3 +121,35 @@ def test_var_and_var_file_give_variables_their_values(tmp_path):
     assert "MultiAZ is false" in got["HA-01"] and "postgres 16.3" in got["VER-02"]
     bad = asbuilt("static", root, "--var", "not an assignment", "--report-dir", tmp_path / "c")
     assert bad.code == 2 and "expected NAME=VALUE" in bad.stderr
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("key, value, credential", [
+    # settings about credentials, and names of the keys that hold them: not credentials
+    ("CONNECT_REST_BASIC_AUTH_CREDENTIALS_SOURCE", "USER_INFO", False),
+    ("ALLOW_EMPTY_PASSWORD", "yes", False),
+    ("mainAdminSecretKeys.password", "GATEWAY_ADMIN_PASSWORD", False),
+    ("DB_PASSWORD", "${DB_PASSWORD}", False),
+    ("SSL_KEYSTORE_PASSWORD_FILE", "/run/secrets/keystore-password", False),
+    ("existingSecret", "conduktor-console", False),
+    # credentials written down
+    ("DB_PASSWORD", "hunter2-hunter2", True),
+    ("admin.password", "admin", True),
+    ("API_TOKEN", "changeme123", True),
+    ("SASL_JAAS_CONFIG", 'org.apache.kafka.common.security.scram.ScramLoginModule required username="c" '
+                         'password="s3cr3t-pass";', True),
+    ("ANY_SETTING", "postgres://app:Sup3rS3cret@db:5432/app", True),
+    ("KAFKA_OPTS", 'org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p4ss";',
+     True),
+    ("KAFKA_OPTS", 'org.apache.kafka.common.security.plain.PlainLoginModule required username="u" '
+                   'password="${file:/secrets/kafka:password}";', False),
+])
+def test_credentials_are_told_from_settings_about_credentials(key, value, credential):
+    from asbuilt.rules.k8s import classify_value, no_literal_credentials
+
+    item = {"resource": "Deployment ns/x container c env " + key, "where": "env", "key": key,
+            "value_kind": classify_value(value)}
+    v = no_literal_credentials([item])
+    assert v.status == ("fail" if credential else "pass"), (key, item["value_kind"], v.message)
