@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "Terraform folders scanned (repeatable)")
     s.add_argument("--var", action="append", default=[], dest="tf_vars", metavar="NAME=VALUE",
                    help="a Terraform variable, as terraform plan -var (repeatable; lists and maps in HCL/JSON form)")
+    s.add_argument("--release", metavar="NAME", help="Helm release name the charts are rendered as (default: the "
+                   "chart's name)")
+    s.add_argument("--namespace", metavar="NS", help="namespace the charts are rendered into (default: the release's name)")
     s.add_argument("--report-dir", type=Path, default=Path("reports"))
     s.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
     s.add_argument("--strict", action="store_true", help="should-controls fail the gate")

@@ -180,8 +180,10 @@ def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> N
         inputs = discover_target(req.target)
     if inputs is None or inputs.empty():
         if req.static_inputs is not None:
+            unread = list(getattr(inputs, "skipped", []) or [])
             raise RunError("nothing to scan: no Terraform, CloudFormation, manifest, Helm chart, compose file, "
-                           "Gradle build or bundle zip found")
+                           "Gradle build or bundle zip found"
+                           + (f" (not read: {'; '.join(unread[:3])})" if unread else ""))
         return
     scan = Scan(inputs, req.profile, req.selection.control_ids, req.builtins, deadline=deadline)
     try:

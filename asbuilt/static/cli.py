@@ -29,7 +29,8 @@ def cmd_static(args: argparse.Namespace) -> int:
     report_dir: Path = args.report_dir
     chosen = select_controls(catalogue, profile, getattr(args, "controls", None) or None)
     selection = Selection(chosen, live=False, static=True, strict=bool(getattr(args, "strict", False)))
-    inputs = discover_paths(list(args.paths), list(args.values or []))
+    inputs = discover_paths(list(args.paths), list(args.values or []), getattr(args, "release", None),
+                            getattr(args, "namespace", None))
     from asbuilt.safeio import check_file
     from asbuilt.errors import InputError
 

@@ -52,8 +52,23 @@ JSON_SUFFIXES = (".json", ".template")
 class ChartInput:
     path: Path
     values: list[Path]
-    release: str = "conncentric"
-    namespace: str = "conncentric"
+    release: str | None = None    # default: the chart's name (as `helm install <chart-name> <chart>`)
+    namespace: str | None = None  # default: the release's name
+
+    def __post_init__(self) -> None:
+        if self.release is None:
+            self.release = _chart_name(self.path)
+        if self.namespace is None:
+            self.namespace = self.release
+
+
+def _chart_name(chart: Path) -> str:
+    try:
+        doc = yaml.safe_load((chart / "Chart.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        doc = {}
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return str(name) if name else chart.name
 
 
 @dataclass
@@ -236,7 +251,8 @@ def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: li
         inputs.ignored.append(display_path(path))
 
 
-def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
+def discover_paths(paths: list[Path], values: list[Path], release: str | None = None,
+                   namespace: str | None = None) -> Inputs:
     """Inputs of `asbuilt static PATH...` (each PATH a folder or a file)."""
     _SKIPPED.clear()
     inputs = Inputs()
@@ -255,7 +271,7 @@ def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
         if path.is_dir():
             files, charts = _walk(path)
             for c in charts:
-                inputs.charts.append(ChartInput(c, list(values)))
+                inputs.charts.append(ChartInput(c, list(values), release, namespace))
             for f in files:
                 try:
                     _classify_file(f, inputs, manifests, values, tf_seen)
@@ -269,7 +285,7 @@ def discover_paths(paths: list[Path], values: list[Path]) -> Inputs:
                 inputs.terraform.append(path)
         else:
             if path.name == "Chart.yaml":
-                inputs.charts.append(ChartInput(path.parent, list(values)))
+                inputs.charts.append(ChartInput(path.parent, list(values), release, namespace))
             else:
                 _classify_file(path, inputs, manifests, values, tf_seen)
                 if tf_seen[0]:

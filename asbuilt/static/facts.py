@@ -239,8 +239,14 @@ def _anchored(obj: K8sObject, items: list[dict]) -> list[dict]:
     return [{**i, "file": obj.loc.file, "line": obj.loc.line, "_anchor": obj.key} for i in items]
 
 
+def is_test_hook(obj: K8sObject) -> bool:
+    """A helm test Pod/Job (helm.sh/hook: test): run by `helm test`, not part of the deployment."""
+    hooks = str(_annotations(obj).get("helm.sh/hook") or "")
+    return any(h.strip().startswith("test") for h in hooks.split(","))
+
+
 def _workloads(s: K8sStack) -> list[K8sObject]:
-    return [o for o in s.objects if o.kind in WORKLOADS]
+    return [o for o in s.objects if o.kind in WORKLOADS and not is_test_hook(o)]
 
 
 def container_resources(s: K8sStack, ctx: Any) -> list[dict]:
@@ -266,7 +272,7 @@ def literal_settings(s: K8sStack, ctx: Any) -> list[dict]:
 
     out = []
     for obj in s.objects:
-        if obj.kind in WORKLOADS:
+        if obj.kind in WORKLOADS and not is_test_hook(obj):
             out += _anchored(obj, env_settings(obj.body, obj.resource))
         elif obj.kind == "ConfigMap":
             out += _anchored(obj, configmap_settings(obj.body, obj.resource))

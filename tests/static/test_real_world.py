@@ -153,3 +153,53 @@ def test_credentials_are_told_from_settings_about_credentials(key, value, creden
             "value_kind": classify_value(value)}
     v = no_literal_credentials([item])
     assert v.status == ("fail" if credential else "pass"), (key, item["value_kind"], v.message)
+
+
+def _chart(tmp_path: Path) -> Path:
+    chart = tmp_path / "web"
+    (chart / "templates" / "tests").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 2\n")
+    (chart / "templates" / "deployment.yaml").write_text('''apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  namespace: {{ .Release.Namespace }}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: example/web:1.0
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+            limits: {cpu: 500m, memory: 256Mi}
+''')
+    # chart tests, as `helm create` writes them: run by `helm test`, not part of the deployment
+    (chart / "templates" / "tests" / "test-connection.yaml").write_text('''apiVersion: v1
+kind: Pod
+metadata:
+  name: "{{ .Release.Name }}-test-connection"
+  annotations:
+    "helm.sh/hook": test
+spec:
+  containers:
+    - name: wget
+      image: busybox
+      command: ['wget']
+      args: ['{{ .Release.Name }}:80']
+  restartPolicy: Never
+''')
+    return chart
+
+
+def test_chart_test_hooks_are_not_workloads_and_the_release_is_the_charts_name(tmp_path):
+    result = scan([_chart(tmp_path)], [], tmp_path / "r")
+    by = {v.control: v for v in result.verdicts}
+    assert by["K8S-03"].status == "pass", by["K8S-03"].message  # the test Pod sets no resources: not judged
+    assert "1 container(s)" in by["K8S-03"].message  # the Deployment's only; the test Pod is not judged
+    resources = [e["resource"] for e in by["K8S-03"].evidence]
+    assert resources and all("(Deployment web/web)" in r for r in resources), resources  # release web, namespace web
