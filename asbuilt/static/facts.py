@@ -188,7 +188,19 @@ def bundle_buckets(e: Estate) -> list:
     if found:
         return found
     named = [b for b in e.buckets.values() if "bundle" in f"{b.name} {b.key}".lower()]
-    return named or list(e.buckets.values())
+    # A bucket nothing ties to the platform (no installer policy names it, no 'bundle' in its name)
+    # is not the bundle bucket: it is not judged (and the run's notes say so), rather than failed.
+    return named
+
+
+def _untied_buckets_note(e: Estate, ctx: Any) -> None:
+    judged = bundle_buckets(e)
+    others = [b for b in e.buckets.values() if b not in judged]
+    if others and ctx is not None and hasattr(ctx, "notes"):
+        note = (f"{e.name}: {len(others)} S3 bucket(s) not judged by S3-01/S3-02 (not tied to the platform by the "
+                f"installer's policy or a 'bundle' name): {', '.join(str(b.loc) for b in others[:5])}")
+        if note not in ctx.notes:
+            ctx.notes.append(note)
 
 
 def installer_policy(e: Estate, ctx: Any) -> list[dict]:
@@ -209,6 +221,7 @@ def installer_trust(e: Estate, ctx: Any) -> list[dict]:
 
 def bucket_versioning(e: Estate, ctx: Any) -> list[dict]:
     out = []
+    _untied_buckets_note(e, ctx)
     for b in bundle_buckets(e):
         item = _item(b, name=b.name, versioning=b.versioning)
         if b.versioning_loc:

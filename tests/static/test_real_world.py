@@ -203,3 +203,12 @@ def test_chart_test_hooks_are_not_workloads_and_the_release_is_the_charts_name(t
     assert "1 container(s)" in by["K8S-03"].message  # the Deployment's only; the test Pod is not judged
     resources = [e["resource"] for e in by["K8S-03"].evidence]
     assert resources and all("(Deployment web/web)" in r for r in resources), resources  # release web, namespace web
+
+
+def test_a_bucket_nothing_ties_to_the_platform_is_not_judged_as_the_bundle_bucket(tmp_path):
+    root = _root(tmp_path, 'resource "aws_s3_bucket" "logs" {\n  bucket = "platform-access-logs"\n}\n'
+                           + DB.format(name="main", meta="", cls="db.r6g.large", multi_az="true"))
+    result = scan([root], [], tmp_path / "r")
+    by = {v.control: v for v in result.verdicts}
+    assert "S3-01" not in by or by["S3-01"].status != "fail", by["S3-01"].message  # not failed as the bundle bucket
+    assert any("aws_s3_bucket.logs" in n and "not judged" in n for n in result.notes), result.notes
