@@ -381,30 +381,10 @@ def security_group_evidence(aws, ids: list[str]) -> list[dict]:
     missing = [i for i in ids if i not in groups]
     if missing:
         raise ProbeError(f"ec2.describe_security_groups: {', '.join(missing)} not found")
-    out = []
-    for gid in ids:
-        g = groups[gid]
-        ingress = []
-        for perm in g.get("IpPermissions", []) or []:
-            proto = str(perm.get("IpProtocol", "-1")).lower()
-            v4 = [r["CidrIp"] for r in perm.get("IpRanges", []) or [] if r.get("CidrIp")]
-            v6 = [r["CidrIpv6"] for r in perm.get("Ipv6Ranges", []) or [] if r.get("CidrIpv6")]
-            lists = [p["PrefixListId"] for p in perm.get("PrefixListIds", []) or [] if p.get("PrefixListId")]
-            for pl in lists:
-                for cidr in aws.prefix_list_cidrs(pl):
-                    (v6 if ":" in cidr else v4).append(cidr)
-            all_traffic = proto in ("-1", "all")
-            ingress.append({
-                "resource": gid, "protocol": proto,
-                "from_port": None if all_traffic else perm.get("FromPort"),
-                "to_port": None if all_traffic else perm.get("ToPort"),
-                "cidrs_v4": v4, "cidrs_v6": v6,
-                "groups": [p.get("GroupId") for p in perm.get("UserIdGroupPairs", []) or [] if p.get("GroupId")],
-                "prefix_lists": lists,
-            })
-        out.append({"id": gid, "resource": g.get("SecurityGroupArn") or gid, "name": g.get("GroupName"),
-                    "vpc_id": g.get("VpcId"), "ingress": ingress})
-    return out
+    from asbuilt.readers.aws_api import neutral_rules  # the one shaping of EC2 rules
+
+    return [{"id": gid, "resource": groups[gid].get("SecurityGroupArn") or gid, "name": groups[gid].get("GroupName"),
+             "vpc_id": groups[gid].get("VpcId"), "ingress": neutral_rules(aws, groups[gid])} for gid in ids]
 
 
 def cluster_vpc(aws, cluster: dict) -> str | None:
