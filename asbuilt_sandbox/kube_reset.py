@@ -142,5 +142,6 @@ def _delete_namespace(api: _Api, ns: str) -> bool:
         obj.setdefault("spec", {})["finalizers"] = []
         obj["metadata"]["finalizers"] = None
         api.call("PUT", f"{path}/finalize", obj)
+        api.call("DELETE", path, DELETE_OPTIONS)
         time.sleep(0.1)
     raise RuntimeError(f"namespace {ns} was not deleted within {TIMEOUT:.0f}s")
