@@ -73,7 +73,7 @@ class _Api:
 
 def system_made(obj: dict) -> bool:
     managers = {m.get("manager", "") for m in (obj.get("metadata") or {}).get("managedFields") or []}
-    return any(m.startswith(SYSTEM_MANAGERS) for m in managers)
+    return any(m in SYSTEM_MANAGERS for m in managers)
 
 
 def resources(api: _Api) -> Iterator[tuple[str, str, bool]]:
