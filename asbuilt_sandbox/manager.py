@@ -6,6 +6,14 @@ writes the sandbox's target file (printed as the last line). It is idempotent: t
 keep running and the estate is provisioned anew, so ``up --drift X`` after ``up`` switches the
 drift on, and a plain ``up`` switches it off again.
 
+Every ``up`` first puts each part back to its reference state, whatever an earlier drift, a test
+or a user changed by hand, and whether the parts kept running or come back after ``down`` (etcd,
+PostgreSQL and Kafka keep their data directories): moto is reset before the estate is
+provisioned; the platform database is dropped and made anew; every Kafka topic but the internal
+ones and every ACL is deleted before the platform topics are made; and every Kubernetes object
+kube-apiserver did not make itself is deleted before helm installs the release
+(``asbuilt_sandbox.kube_reset``).
+
 A part that fails to start stops ``up`` with one line naming the part and its log file; what
 had started is stopped again.
 """
@@ -114,7 +122,7 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         facts["moto"] = step("moto", parts["moto"].start)
         endpoint = facts["moto"]["endpoint_url"]
         facts["aws"] = _provision_aws(endpoint, drifts)
-        facts["postgres"] = step("postgres", lambda: parts["postgres"].start(netns=topology.NS_VPC))
+        facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
         facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
         _configure_kafka(parts["kafka"], drifts)
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
@@ -137,6 +145,13 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
     path = write_target(facts, drifts)
     _say(f"up in {time.monotonic() - t0:.1f}s" + (f" with drifts {', '.join(d.name for d in drifts)}" if drifts else ""))
     return path
+
+
+def _start_postgres(pg) -> dict:
+    """PostgreSQL keeps its data directory across `down`: the platform database is made anew on
+    every `up` (the installer Job then fills it, as on a fresh deployment)."""
+    pg.start(netns=topology.NS_VPC)
+    return pg.reset_database()
 
 
 def _reset_moto(endpoint: str) -> None:
@@ -191,11 +206,13 @@ def _configure_kafka(kafka, drifts: list[Drift]) -> None:
     min_isr = overrides.get("min_insync_replicas", 2)
     from kafka.admin import NewTopic  # noqa: F401  (kafka-python present: fail early if not)
 
+    # The reference cluster holds the platform topics and no ACL: every topic and ACL an earlier
+    # drift, test or user added goes (internal topics such as __consumer_offsets stay), and the
+    # platform topics are made anew with the settings asked for.
     with kafka.admin() as admin:
         existing = set(admin.list_topics())
-        for topic in PLATFORM_TOPICS:
-            if topic in existing:
-                admin.delete_topics([topic])
+    kafka.delete_topics(t for t in existing if not t.startswith("__"))
+    kafka.delete_all_acls()
     deadline = time.monotonic() + 30
     for topic in PLATFORM_TOPICS:
         while True:

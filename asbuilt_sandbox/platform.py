@@ -20,7 +20,9 @@ platform anew, the way a user does with the seed's chapters 2 to 4:
    sandbox values pointing at the sandbox: ``env.KAFKA_BOOTSTRAP_SERVERS`` = the brokers' TLS
    listeners (9094), ``database.*`` = the PostgreSQL of the sandbox, ``installer.customBundleUrls``
    = the pre-signed URL, ``installer.roleArn`` = the installer role in moto. The previous release
-   is uninstalled first and the platform tables emptied: every ``up`` is a fresh deployment.
+   is uninstalled first, then every object kube-apiserver did not make itself is deleted
+   (``asbuilt_sandbox.kube_reset``: what a drift, a test or ``kubectl create`` added goes too)
+   and the platform tables emptied: every ``up`` is a fresh deployment.
 4. **Chapter 4, the installer Job.** helm creates the post-install hook Job
    ``conncentric-installer-<revision>`` and waits for it; the agent (``asbuilt_sandbox.agent``)
    runs the reference installer (``asbuilt_sandbox.installer``) with that Job's container inputs,
@@ -457,16 +459,13 @@ def setup(kube_part, facts: dict, drifts: list, aws_key_file: Path, aws_secret_f
     res = helm(kube_part, "uninstall", RELEASE, "-n", NAMESPACE, "--ignore-not-found", "--timeout", "60s")
     if res.returncode != 0:
         raise PartError(PART, f"helm uninstall failed: {res.stderr.strip()[-300:]}")
-    for ns in (NAMESPACE, "kube-system"):
-        with contextlib.suppress(Exception):
-            for job in kube.list("jobs", ns):
-                _delete(kube, "Job", ns, job["metadata"]["name"])
-        with contextlib.suppress(Exception):
-            for pod in kube.list("pods", ns):
-                if "sandbox.asbuilt.dev/simulated" in (pod["metadata"].get("annotations") or {}):
-                    _delete(kube, "Pod", ns, pod["metadata"]["name"])
-    for obj in lb_controller_objects():
-        _delete(kube, obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"])
+    # Everything an earlier release, a drift, a test or a user left in the cluster goes: etcd keeps
+    # its data across `sandbox down`, so only this makes `up` the reference again (kube_reset).
+    from asbuilt_sandbox import kube_reset
+
+    removed = kube_reset.reset(kube.api)
+    if removed:
+        _say("removed from the cluster: " + ", ".join(f"{n} {k}" for k, n in sorted(removed.items())))
     _truncate_platform(pg)
 
     # -- chapter 2: the bundle in the bucket, pre-signed through the HTTPS front -----------------

@@ -402,6 +402,38 @@ class KafkaPart:
             acls, _error = admin.describe_acls(flt)
         return acls
 
+    def delete_all_acls(self) -> int:
+        """Delete every ACL (the reference cluster has none: its principals are super users) and
+        wait until no broker serves one any more; returns how many were deleted."""
+        from kafka.admin import ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePatternFilter, ResourceType
+
+        flt = ACLFilter(principal=None, host=None, operation=ACLOperation.ANY, permission_type=ACLPermissionType.ANY,
+                        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
+        with self.admin() as admin:
+            acls, _error = admin.describe_acls(flt)
+            if not acls:
+                return 0
+            for _flt, _deleted, error in admin.delete_acls([flt]):
+                if error is not None and getattr(error, "errno", 0):
+                    raise PartError(PART, f"deleting the ACLs failed: {error}", self.process(1).logfile)
+            self._wait_visible(admin, "no ACL", lambda nid: not _acls_on(admin, nid, flt.resource_pattern, None))
+        return len(acls)
+
+    def delete_topics(self, names: Iterable[str]) -> None:
+        """Delete topics and wait until no broker's metadata lists them."""
+        from kafka.errors import UnknownTopicOrPartitionError
+
+        names = sorted(set(names))
+        if not names:
+            return
+        with self.admin() as admin:
+            try:
+                admin.delete_topics(names, timeout_ms=30000)
+            except UnknownTopicOrPartitionError:
+                pass  # gone already
+            self._wait_visible(admin, f"deletion of topic(s) {', '.join(names)}",
+                               lambda nid: not _topics_on(admin, nid, names))
+
     def _wait_visible(self, admin, what: str, on_node, timeout: float = 30.0) -> None:
         """Wait until every broker serves a change: the controller commits a topic or an ACL,
         and each broker applies it from the metadata log a moment later, so a read that lands
@@ -778,7 +810,17 @@ def _topic_ready_on(admin, node_id: int, topic: str) -> bool:
                and all(p.leader_id >= 0 for p in t.partitions) for t in response.topics)
 
 
-def _acls_on(admin, node_id: int, pattern, principal: str) -> list:
+def _topics_on(admin, node_id: int, topics: list[str]) -> list[str]:
+    """Which of ``topics`` one broker's metadata still lists."""
+    from kafka.protocol.metadata import MetadataRequest
+
+    request = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=t) for t in topics],
+                              allow_auto_topic_creation=False)
+    response = _on_node(admin, node_id, request)
+    return [t.name for t in response.topics if t.error_code == 0]
+
+
+def _acls_on(admin, node_id: int, pattern, principal: str | None) -> list:
     from kafka.admin import ACLOperation, ACLPermissionType
     from kafka.protocol.admin import DescribeAclsRequest
 

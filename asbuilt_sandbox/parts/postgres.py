@@ -10,7 +10,8 @@ cluster, port and certificates; the Debian system cluster is never touched.
   SCRAM passwords (plus the local superuser over a private unix socket, by peer auth).
 * Database and role ``conncentric``; the role's password is generated on first start and
   kept in a 0600 file in the state directory (never printed, never passed on a command line).
-* The platform schema (``asbuilt_sandbox/platform_schema.sql``) is applied at every start.
+* The platform schema (``asbuilt_sandbox/platform_schema.sql``) is applied at every start;
+  ``reset_database()`` drops the database and makes it anew (``sandbox up`` does, every time).
 
 Where the files live: the CA, its key and the password file under ``state_dir()/postgres``;
 the cluster (data directory and unix socket) under ``state_dir()/postgres/cluster`` when the
@@ -297,6 +298,17 @@ class PostgresPart:
             "",
         ]))
         self._psql(port, f"SET ROLE {ROLE};\n{SCHEMA_FILE.read_text()}", db=DBNAME)
+
+    def reset_database(self) -> dict:
+        """The platform database as a first start makes it: dropped (its sessions ended) and made
+        anew with the platform schema and no rows, whatever a drift, a test or a user added to it
+        (rows, tables, functions). The role and its password stay. Returns the facts."""
+        launch = self._launch()
+        if not (launch and self.proc.running()):
+            raise PartError(PART, "not running: start it before resetting its database")
+        self._psql(launch["port"], f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE);")
+        self._setup_database(launch["port"])
+        return self.facts()
 
     # ---- facts / stop / status
 
