@@ -192,12 +192,12 @@ def installer_service_accounts(target, kube_iam):
 
 
 @then("it is annotated with the installer's IAM role")
-def irsa_annotation(installer_service_accounts, target, asbuilt_run, verdict):
+def irsa_annotation(installer_service_accounts, target, asbuilt_run, decide, verdict):
     role_arns = None
     if target.aws is not None and target.aws.resources.installer_role:
         role_arns = [asbuilt_run.aws().role(target.aws.resources.installer_role)["Arn"]]
-    verdict(iam.irsa_service_account(installer_service_accounts, _namespace(target), INSTALLER_SERVICE_ACCOUNT,
-                                     role_arns))
+    verdict(decide("IAM-02", installer_service_accounts, namespace=_namespace(target), name=INSTALLER_SERVICE_ACCOUNT,
+                   role_arns=role_arns))
 
 
 @given("the bundle URLs of the helm release", target_fixture="bundle_urls")

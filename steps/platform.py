@@ -13,7 +13,7 @@ from asbuilt.probes import ProbeError
 from asbuilt.probes import bundle_store as bs
 from asbuilt.probes import k8s as k8sprobe
 from asbuilt.rules import Verdict, failed, skipped
-from asbuilt.rules import helm, k8s, k8s_live
+from asbuilt.rules import k8s_live
 
 SIMULATED_NOTE = ("the asbuilt sandbox runs no kubelet: these Pods are API objects whose status its agent sets as "
                   "the Deployment controller and a kubelet would (no container ran)")
@@ -120,9 +120,9 @@ def platform_deployments(kube):
 
 
 @then("Orchestrator, Adapter and Portal each have an Available Deployment")
-def deployments_available(platform_deployments, verdict):
+def deployments_available(platform_deployments, decide, verdict):
     d = platform_deployments
-    verdict(_note(k8s_live.deployments_available(d["deployments"], d["namespace"]), d["pods"]))
+    verdict(_note(decide("K8S-01", d["deployments"], namespace=d["namespace"]), d["pods"]))
 
 
 @then("each component has at least the profile's number of ready replicas")
@@ -137,8 +137,8 @@ def platform_ingresses(kube):
 
 
 @then("an alb Ingress with TLS routes to the portal and orchestrator services")
-def ingress_routes(platform_ingresses, verdict):
-    verdict(k8s.ingress_routes(platform_ingresses))
+def ingress_routes(platform_ingresses, decide, verdict):
+    verdict(decide("K8S-02", platform_ingresses))
 
 
 @given("the workloads of the release namespace", target_fixture="platform_containers")
@@ -147,13 +147,13 @@ def platform_containers(kube):
 
 
 @then("every container sets cpu and memory requests and limits")
-def container_resources(platform_containers, verdict):
-    verdict(k8s.container_resources(platform_containers))
+def container_resources(platform_containers, decide, verdict):
+    verdict(decide("K8S-03", platform_containers))
 
 
 @then("every container runs non-root, unprivileged, without escalation, on a read-only root filesystem")
-def container_security(platform_containers, verdict):
-    verdict(k8s.container_security(platform_containers))
+def container_security(platform_containers, decide, verdict):
+    verdict(decide("K8S-04", platform_containers))
 
 
 @given("the workloads, ConfigMaps and release values of the platform", target_fixture="platform_settings")
@@ -171,8 +171,8 @@ def platform_settings(kube):
 
 
 @then("no credential appears as a literal value")
-def no_literal_credentials(platform_settings, verdict):
-    verdict(k8s.no_literal_credentials(platform_settings))
+def no_literal_credentials(platform_settings, decide, verdict):
+    verdict(decide("K8S-05", platform_settings))
 
 
 @given("the AWS Load Balancer Controller of the cluster", target_fixture="lb_controller")
@@ -189,8 +189,8 @@ def lb_controller(kube):
 
 
 @then("the controller is running")
-def lb_controller_running(lb_controller, verdict):
-    verdict(_note(k8s_live.lb_controller_running(lb_controller["deployments"], lb_controller["classes"]),
+def lb_controller_running(lb_controller, decide, verdict):
+    verdict(_note(decide("K8S-06", lb_controller["deployments"], ingress_classes=lb_controller["classes"]),
                   lb_controller["pods"]))
 
 
@@ -251,9 +251,8 @@ def _msk_brokers(asbuilt_run, target, servers: str) -> tuple[list[str] | None, s
 
 
 @then("the installer is enabled, every bundle URL is https and the bootstrap servers are the MSK brokers")
-def release_values_ok(release_facts, params, verdict):
-    ports = params("NET-02").get("ports", [9092, 9094])
-    v = helm.release_values([release_facts], ports)
+def release_values_ok(release_facts, decide, verdict):
+    v = decide("HELM-01", [release_facts])  # the unit binds NET-02's broker ports
     source = release_facts.get("expected_brokers_source") or ""
     if v.status == "pass" and not source.startswith("kafka:GetBootstrapBrokers"):
         v.message += f"; brokers compared with {source}"
