@@ -293,9 +293,7 @@ def installer_log(installer_job, kube, target, asbuilt_run):
 
     if installer_job.get("missing"):
         return None
-    logs = target.installer.logs if target.installer else None
-    aws = _aws_or_none(asbuilt_run) if logs is not None and logs.source == "cloudwatch" else None
-    return read_log(installer_job, target, kube, aws)
+    return read_log(installer_job, target, kube, lambda: _aws_or_none(asbuilt_run))
 
 
 @then("the log shows Pass 1 complete, Pass 2 download and apply complete, and success, in that order")

@@ -21,13 +21,15 @@ def platform_state(target: Any) -> PlatformState:
 
 def installer_log(job: dict, target: Any, kube: Any, aws: Any) -> InstallerLog:
     """The log of the installer Job ``job`` (the facts of steps/platform.py's Given), from where
-    the target ships it (``installer.logs``), with URL query strings removed."""
+    the target ships it (``installer.logs``), with URL query strings removed. ``aws``: the run's
+    AWS probe, or a function giving it (called only when the log is in CloudWatch)."""
     from asbuilt.probes import installer_logs
 
     logs = target.installer.logs if target.installer else None
     if logs is not None and logs.source == "cloudwatch":
         if not logs.log_group:
             raise ProbeError("installer.logs.source is cloudwatch but installer.logs.log_group is not set")
+        aws = aws() if callable(aws) else aws
         if aws is None:
             raise ProbeError("installer logs in CloudWatch need the target's aws section")
         raw = installer_logs.from_cloudwatch(aws, logs.log_group, job["name"], logs.stream_prefix)

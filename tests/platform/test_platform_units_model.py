@@ -127,3 +127,19 @@ def test_every_control_of_the_profile_is_a_unit():
             except KeyError:
                 missing.append(control.id)
     assert not missing, missing
+
+
+def test_the_installer_log_reader_says_why_a_log_cannot_be_read():
+    """Before any read: a Job gone from the cluster has no pod log, and CloudWatch needs its log group."""
+    from types import SimpleNamespace
+
+    from asbuilt.probes import ProbeError
+    from asbuilt.readers.platform import installer_log
+
+    job = {"resource": "Job conncentric/inst-3", "name": "inst-3", "job": None}
+    with pytest.raises(ProbeError, match="no longer exists, so its pod log cannot be read"):
+        installer_log(job, SimpleNamespace(installer=None), None, None)
+    cloudwatch = SimpleNamespace(installer=SimpleNamespace(logs=SimpleNamespace(source="cloudwatch", log_group=None,
+                                                                              stream_prefix=None)))
+    with pytest.raises(ProbeError, match="log_group is not set"):
+        installer_log(job, cloudwatch, None, lambda: pytest.fail("the AWS probe is made only with a log group"))
