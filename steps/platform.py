@@ -1,5 +1,5 @@
 """Steps about the platform itself: Kubernetes workloads, the helm release, the two-pass installer,
-bundles and messaging. Probe -> rule -> verdict; the @mutating ones clean up after themselves."""
+bundles and messaging. Reader -> unit (decide) -> verdict; the @mutating ones clean up after themselves."""
 
 from __future__ import annotations
 
