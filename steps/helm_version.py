@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from asbuilt.rules import versions
 
 
 @given("the helm release of the platform", target_fixture="helm_release_records")
@@ -21,5 +20,5 @@ def helm_release_records(kube):
 
 
 @then("it was deployed with helm at least at the profile minimum")
-def helm_version_at_least(helm_release_records, params, verdict):
-    verdict(versions.helm_release_writer(helm_release_records, **params("VER-04")))
+def helm_version_at_least(helm_release_records, decide, verdict):
+    verdict(decide("VER-04", helm_release_records))

@@ -13,7 +13,6 @@ from pytest_bdd import given, then
 
 from asbuilt.probes import ProbeError
 from asbuilt.probes.network import Endpoint, NetworkProbe, parse_host_port
-from asbuilt.rules import reachability
 
 
 @pytest.fixture(scope="session")
@@ -72,14 +71,12 @@ def data_endpoints(target, asbuilt_run, params):
 
 
 @then("from inside the cluster network the database and every bootstrap broker accept TCP connections")
-def reachable_inside(network_probe, data_endpoints, params, verdict):
+def reachable_inside(network_probe, data_endpoints, params, decide, verdict):
     timeout = float(params("NET-04")["connect_timeout_seconds"])
-    probes = network_probe.probe("inside", data_endpoints["inside"], timeout)
-    verdict(reachability.reachable_from_inside(probes, timeout))
+    verdict(decide("NET-04", network_probe.probe("inside", data_endpoints["inside"], timeout)))
 
 
 @then("from outside the VPC neither the database nor any broker port accepts a TCP connection")
-def unreachable_outside(network_probe, data_endpoints, params, verdict):
+def unreachable_outside(network_probe, data_endpoints, params, decide, verdict):
     timeout = float(params("NET-05")["connect_timeout_seconds"])
-    probes = network_probe.probe("outside", data_endpoints["outside"], timeout)
-    verdict(reachability.unreachable_from_outside(probes, timeout))
+    verdict(decide("NET-05", network_probe.probe("outside", data_endpoints["outside"], timeout)))

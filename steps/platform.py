@@ -1,5 +1,5 @@
 """Steps about the platform itself: Kubernetes workloads, the helm release, the two-pass installer,
-bundles and messaging. Probe -> rule -> verdict; the @mutating ones clean up after themselves."""
+bundles and messaging. Reader -> unit (decide) -> verdict; the @mutating ones clean up after themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from asbuilt.probes import ProbeError
 from asbuilt.probes import bundle_store as bs
 from asbuilt.probes import k8s as k8sprobe
 from asbuilt.rules import Verdict, failed, skipped
-from asbuilt.rules import bundle_roundtrip, helm, installer, k8s, k8s_live, messaging
+from asbuilt.rules import k8s_live
 
 SIMULATED_NOTE = ("the asbuilt sandbox runs no kubelet: these Pods are API objects whose status its agent sets as "
                   "the Deployment controller and a kubelet would (no container ran)")
@@ -42,9 +42,15 @@ def _postgres(target):
 
 
 def _snapshot(target) -> dict:
-    from asbuilt.probes import platform_db
+    return _state(target).tables
 
-    return platform_db.snapshot(_postgres(target), target)
+
+def _state(target):
+    """The platform tables now, as the model holds them (asbuilt.readers.platform)."""
+    from asbuilt.readers.platform import platform_state
+
+    _postgres(target)
+    return platform_state(target)
 
 
 def _timeout(params, control: str = "INST-01") -> float:
@@ -114,9 +120,9 @@ def platform_deployments(kube):
 
 
 @then("Orchestrator, Adapter and Portal each have an Available Deployment")
-def deployments_available(platform_deployments, verdict):
+def deployments_available(platform_deployments, decide, verdict):
     d = platform_deployments
-    verdict(_note(k8s_live.deployments_available(d["deployments"], d["namespace"]), d["pods"]))
+    verdict(_note(decide("K8S-01", d["deployments"], namespace=d["namespace"]), d["pods"]))
 
 
 @then("each component has at least the profile's number of ready replicas")
@@ -131,8 +137,8 @@ def platform_ingresses(kube):
 
 
 @then("an alb Ingress with TLS routes to the portal and orchestrator services")
-def ingress_routes(platform_ingresses, verdict):
-    verdict(k8s.ingress_routes(platform_ingresses))
+def ingress_routes(platform_ingresses, decide, verdict):
+    verdict(decide("K8S-02", platform_ingresses))
 
 
 @given("the workloads of the release namespace", target_fixture="platform_containers")
@@ -141,13 +147,13 @@ def platform_containers(kube):
 
 
 @then("every container sets cpu and memory requests and limits")
-def container_resources(platform_containers, verdict):
-    verdict(k8s.container_resources(platform_containers))
+def container_resources(platform_containers, decide, verdict):
+    verdict(decide("K8S-03", platform_containers))
 
 
 @then("every container runs non-root, unprivileged, without escalation, on a read-only root filesystem")
-def container_security(platform_containers, verdict):
-    verdict(k8s.container_security(platform_containers))
+def container_security(platform_containers, decide, verdict):
+    verdict(decide("K8S-04", platform_containers))
 
 
 @given("the workloads, ConfigMaps and release values of the platform", target_fixture="platform_settings")
@@ -165,8 +171,8 @@ def platform_settings(kube):
 
 
 @then("no credential appears as a literal value")
-def no_literal_credentials(platform_settings, verdict):
-    verdict(k8s.no_literal_credentials(platform_settings))
+def no_literal_credentials(platform_settings, decide, verdict):
+    verdict(decide("K8S-05", platform_settings))
 
 
 @given("the AWS Load Balancer Controller of the cluster", target_fixture="lb_controller")
@@ -183,8 +189,8 @@ def lb_controller(kube):
 
 
 @then("the controller is running")
-def lb_controller_running(lb_controller, verdict):
-    verdict(_note(k8s_live.lb_controller_running(lb_controller["deployments"], lb_controller["classes"]),
+def lb_controller_running(lb_controller, decide, verdict):
+    verdict(_note(decide("K8S-06", lb_controller["deployments"], ingress_classes=lb_controller["classes"]),
                   lb_controller["pods"]))
 
 
@@ -245,9 +251,8 @@ def _msk_brokers(asbuilt_run, target, servers: str) -> tuple[list[str] | None, s
 
 
 @then("the installer is enabled, every bundle URL is https and the bootstrap servers are the MSK brokers")
-def release_values_ok(release_facts, params, verdict):
-    ports = params("NET-02").get("ports", [9092, 9094])
-    v = helm.release_values([release_facts], ports)
+def release_values_ok(release_facts, decide, verdict):
+    v = decide("HELM-01", [release_facts])  # the unit binds NET-02's broker ports
     source = release_facts.get("expected_brokers_source") or ""
     if v.status == "pass" and not source.startswith("kafka:GetBootstrapBrokers"):
         v.message += f"; brokers compared with {source}"
@@ -284,33 +289,18 @@ def installer_job(kube, params):
 
 @when("its log is read from where the target ships it", target_fixture="installer_log")
 def installer_log(installer_job, kube, target, asbuilt_run):
-    from asbuilt.probes import installer_logs
+    from asbuilt.readers.platform import installer_log as read_log
 
     if installer_job.get("missing"):
         return None
-    logs = target.installer.logs if target.installer else None
-    if logs is not None and logs.source == "cloudwatch":
-        if not logs.log_group:
-            raise ProbeError("installer.logs.source is cloudwatch but installer.logs.log_group is not set")
-        aws = _aws_or_none(asbuilt_run)
-        if aws is None:
-            raise ProbeError("installer logs in CloudWatch need the target's aws section")
-        return installer_logs.from_cloudwatch(aws, logs.log_group, installer_job["name"], logs.stream_prefix)
-    if installer_job.get("job") is None:
-        raise ProbeError(f"{installer_job['resource']} no longer exists, so its pod log cannot be read; ship the "
-                         "installer's logs to CloudWatch (installer.logs.source: cloudwatch)")
-    return installer_logs.from_kubernetes(kube, installer_job["job"])
+    return read_log(installer_job, target, kube, lambda: _aws_or_none(asbuilt_run))
 
 
 @then("the log shows Pass 1 complete, Pass 2 download and apply complete, and success, in that order")
-def installer_log_ok(installer_job, installer_log, verdict):
+def installer_log_ok(installer_job, installer_log, decide, verdict):
     job = {k: v for k, v in installer_job.items() if k not in ("job", "bundle_paths")}
-    log = installer_log
-    if log is not None:
-        from asbuilt.probes.installer_logs import redact
-
-        log = {**log, "lines": [redact(line) for line in log["lines"]]}
-    verdict(installer.installer_job_log(job, log, installer_job.get("bundle_paths")))
+    verdict(decide("INST-01", [{"resource": installer_job["resource"], "job": job, "log": installer_log,
+                                "bundle_paths": installer_job.get("bundle_paths")}]))
 
 
 # --------------------------------------------------------------------------- INST-02 / INST-04
@@ -318,7 +308,7 @@ def installer_log_ok(installer_job, installer_log, verdict):
 
 @given("a snapshot of the platform state", target_fixture="state_before")
 def state_before(target):
-    return _snapshot(target)
+    return _state(target)
 
 
 @when("the installer runs again with the release's inputs", target_fixture="rerun")
@@ -329,8 +319,9 @@ def rerun(target, kube, params, asbuilt_run):
 
 
 @then("every stored item is byte-for-byte unchanged, with no new rows and no bumped versions or timestamps")
-def unchanged(state_before, rerun, target, verdict):
-    verdict(installer.idempotent(state_before, _snapshot(target), rerun))
+def unchanged(state_before, rerun, target, decide, verdict):
+    verdict(decide("INST-02", [{"resource": state_before.resource, "before": state_before, "after": _state(target),
+                                "run": rerun}]))
 
 
 @when("the Orchestrator and Adapter Deployments are restarted and Ready again", target_fixture="restarts")
@@ -378,8 +369,9 @@ def restarts(kube, params):
 
 
 @then("the adapter configurations and pipeline definitions are still in PostgreSQL, unchanged")
-def state_survived(state_before, restarts, target, verdict):
-    verdict(installer.state_survives(state_before, _snapshot(target), restarts))
+def state_survived(state_before, restarts, target, decide, verdict):
+    verdict(decide("INST-04", [{"resource": state_before.resource, "before": state_before, "after": _state(target),
+                                "restarts": restarts}]))
 
 
 # --------------------------------------------------------------------------- INST-03
@@ -458,7 +450,7 @@ def inst03_apply(inst03, target, asbuilt_run, params, selftest):
 
 
 @then("the modified item is updated in place, the new one is created and all others are untouched")
-def inst03_converged(inst03, inst03_result, verdict):
+def inst03_converged(inst03, inst03_result, decide, verdict):
     r = inst03_result
     prep = inst03["prepare"]
     if prep.get("outcome") != "complete":
@@ -471,7 +463,8 @@ def inst03_converged(inst03, inst03_result, verdict):
                                   f"plus this new manifest) did not create it, though the run reported success. Fix: "
                                   "the installer must create new items (read its Pass 2 log)", [prep]))
         return
-    v = installer.converges(r["before"], r["after"], r["run"], r["modified"], r["new"])
+    v = decide("INST-03", [{"resource": prep["resource"], **{k: r[k] for k in ("before", "after", "run", "modified",
+                                                                              "new")}}])
     v.evidence.insert(0, {"resource": "the test bundle", "base": inst03["base"], "preparing_run": prep})
     verdict(v)
 
@@ -502,15 +495,15 @@ def release_bundles(release_bundle_downloads):
 
 
 @then("every manifest, plugin and artifact of them is in the platform state with a matching checksum")
-def release_bundles_applied(release_bundles, target, verdict):
+def release_bundles_applied(release_bundles, target, decide, verdict):
     if not release_bundles:
         verdict(skipped("BNDL-03", "the release lists no custom bundle (installer.customBundleUrls is empty)"))
         return
-    snap = _snapshot(target)
+    state = _state(target)
     combined = {"resource": "; ".join(b["resource"] for b in release_bundles),
                 "entries": [e for b in release_bundles for e in b["entries"]],
                 "bundles": [{k: b[k] for k in ("resource", "url", "via", "sha256")} for b in release_bundles]}
-    verdict(bundle_roundtrip.bundle_in_state(combined, snap))
+    verdict(decide("BNDL-03", [{"resource": combined["resource"], "bundle": combined, "state": state}]))
 
 
 # --------------------------------------------------------------------------- BNDL-01 (the release's bundle)
@@ -587,8 +580,8 @@ def downloaded(uploaded, target, params, selftest):
 
 
 @then("the downloads have the uploaded SHA-256 and the bucket kept the previous version")
-def round_trip_ok(downloaded, params, verdict):
-    verdict(bundle_roundtrip.round_trip(downloaded, int(params("IAM-06").get("max_expiry_seconds", 604800))))
+def round_trip_ok(downloaded, decide, verdict):
+    verdict(decide("BNDL-02", [downloaded]))
 
 
 @when("the installer applies it from its pre-signed URL", target_fixture="applied")
@@ -602,15 +595,15 @@ def applied(uploaded, new_bundle, target, kube, params, selftest, asbuilt_run):
 
 
 @then("every manifest, plugin and artifact of the new bundle is in the platform state with a matching checksum")
-def new_bundle_applied(uploaded, new_bundle, applied, target, verdict):
+def new_bundle_applied(uploaded, new_bundle, applied, target, decide, verdict):
     if applied.get("outcome") != "complete":
         tail = " | ".join(applied.get("lines", [])[-3:])
         verdict(failed("BNDL-03", f"{applied['resource']}: the installer run applying {uploaded['resource']} failed "
                                   f"(exit {applied.get('exit_code')}; log: {tail}). Fix: read the installer log",
                        [applied]))
         return
-    v = bundle_roundtrip.bundle_in_state({"resource": uploaded["resource"], "entries": new_bundle["entries"]},
-                                         _snapshot(target))
+    v = decide("BNDL-03", [{"resource": uploaded["resource"], "state": _state(target),
+                            "bundle": {"resource": uploaded["resource"], "entries": new_bundle["entries"]}}])
     v.evidence.insert(0, applied)
     verdict(v)
 
@@ -627,16 +620,11 @@ def platform_topic(target):
 
 @when("a message with a unique id is produced to it and consumed back", target_fixture="message")
 def message(platform_topic, target, params):
-    from asbuilt.probes.kafka import KafkaProbe
-    from asbuilt.probes.messaging import round_trip
+    from asbuilt.readers.platform import message_exchange
 
-    probe = KafkaProbe(target.kafka, target)
-    try:
-        return round_trip(probe, platform_topic, float(params("MSG-01").get("consume_timeout_seconds", 30)))
-    finally:
-        probe.close()
+    return message_exchange(target, platform_topic, float(params("MSG-01").get("consume_timeout_seconds", 30)))
 
 
 @then("the consumed message is the produced one")
-def message_ok(message, verdict):
-    verdict(messaging.message_round_trip(message))
+def message_ok(message, decide, verdict):
+    verdict(decide("MSG-01", [{"resource": message.resource, "exchange": message}]))

@@ -4,7 +4,7 @@ One unit per control (see asbuilt.controls)."""
 from __future__ import annotations
 
 from asbuilt.controls import Unit
-from asbuilt.rules import network
+from asbuilt.rules import network, reachability
 from asbuilt.static import facts
 
 
@@ -34,3 +34,11 @@ NET_08 = Unit("NET-08", network.same_vpc, evidence=facts.vpc_placement,
               scope="stack",
               terraform=("aws_eks_cluster", "aws_db_instance", "aws_msk_cluster"),
               cloudformation=("AWS::EKS::Cluster", "AWS::RDS::DBInstance", "AWS::MSK::Cluster"))
+
+# NET-04/05: TCP connects from the target's vantage points (asbuilt.probes.network); the timeout
+# is the control's own connect_timeout_seconds.
+NET_04 = Unit("NET-04", reachability.reachable_from_inside,
+              bind=lambda profile: {"timeout": float(profile.params("NET-04")["connect_timeout_seconds"])})
+
+NET_05 = Unit("NET-05", reachability.unreachable_from_outside,
+              bind=lambda profile: {"timeout": float(profile.params("NET-05")["connect_timeout_seconds"])})

@@ -97,6 +97,7 @@ class Subnet(Node):
     zone: str | None = None
     vpc: str | None = None
     cidr: str | None = None
+    ipv6_cidrs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +114,12 @@ class EksCluster(Node):
     version: str | None = None
     subnets: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
+    vpc: str | None = None            # the API gives it (resourcesVpcConfig.vpcId); code: from the subnets
+    # The groups the cluster's nodes carry, where the source names them (the API: the additional
+    # groups and the cluster security group EKS created); None: the code cannot name the group
+    # EKS creates, so it stands as ``cluster_security_group``.
+    node_security_groups: list[str] | None = None
+    oidc_issuer: str | None = None
 
     @property
     def cluster_security_group(self) -> str:
@@ -128,6 +135,7 @@ class NodeGroup(Node):
     desired_size: int | None = None
     subnets: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
+    role: str | None = None  # the node IAM role (ARN or key)
 
 
 @dataclass
@@ -139,6 +147,7 @@ class Database(Node):
     backup_retention_days: int | None = None
     security_groups: list[str] = field(default_factory=list)
     subnets: list[str] = field(default_factory=list)
+    vpc: str | None = None  # the API gives it (the subnet group's VpcId)
 
 
 @dataclass
@@ -149,6 +158,12 @@ class Msk(Node):
     subnets: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     client_broker: str | None = None
+    in_cluster: bool | None = None
+    vpc: str | None = None
+    # Where the brokers are, when the source lists them (kafka:ListNodes): [{"broker_id", "client_subnet",
+    # "az", "endpoints"}]; None: only the client subnets are known. ``zones_from`` says which.
+    broker_nodes: list[dict] | None = None
+    zones_from: str | None = None
 
 
 @dataclass
@@ -158,6 +173,7 @@ class LoadBalancer(Node):
     subnets: list[str] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     listeners: list[dict] = field(default_factory=list)
+    dns_name: str | None = None
 
 
 @dataclass
@@ -178,11 +194,17 @@ class Role(Node):
     name: str | None = None
     trust: list[dict] = field(default_factory=list)       # neutral statements
     statements: list[dict] = field(default_factory=list)  # every attached / inline policy statement
+    # each policy of the role, where the source names them (the API): {"kind": managed|inline,
+    # "arn", "name", "statements"}; and the permissions boundary's statements (None: no boundary)
+    policies: list[dict] = field(default_factory=list)
+    permissions_boundary: dict | None = None  # {"arn", "statements"}
 
 
 @dataclass
 class Repository(Node):
     name: str | None = None
+    uri: str | None = None
+    tag_mutability: str | None = None
 
 
 @dataclass
@@ -241,13 +263,19 @@ class Estate:
 
     # ---------------------------------------------------------------- derived facts
 
+    @property
+    def absent(self) -> str:
+        """How a message says an object the estate does not hold is missing: a stack does not
+        define it; the AWS API did not return it."""
+        return "not returned by the API" if self.flavour == "aws" else "not defined in this stack"
+
     def zone_of(self, subnet: Any) -> Any:
         """The subnet's availability zone, or an Unknown saying why it cannot be known."""
         if is_unknown(subnet):
             return subnet
         s = self.subnets.get(subnet)
         if s is None:
-            return Unknown(f"subnet {subnet} is not defined in this stack, so its availability zone is not known")
+            return Unknown(f"subnet {subnet} is {self.absent}, so its availability zone is not known")
         if s.zone is None:
             return Unknown("its availability zone is not set or could not be resolved", str(s.loc))
         return s.zone
@@ -262,7 +290,7 @@ class Estate:
                 continue
             sub = self.subnets.get(s)
             if sub is None:
-                unknown = unknown or Unknown(f"subnet {s} is not defined in this stack, so its VPC is not known")
+                unknown = unknown or Unknown(f"subnet {s} is {self.absent}, so its VPC is not known")
             elif is_unknown(sub.vpc):
                 unknown = unknown or sub.vpc
             elif sub.vpc:
@@ -299,13 +327,20 @@ class Estate:
                 out.append(sg.neutral())
             else:
                 out.append({"id": k, "resource": k, "ingress": sg.ingress if sg else [],
-                            "unknown": Unknown(f"security group {k} is not defined in this stack, so its rules "
+                            "unknown": Unknown(f"security group {k} is {self.absent}, so its rules "
                                                "are not known")})
         return out
 
     def node_security_groups(self) -> list:
         """Security groups the EKS worker nodes are in (Unknown entries where unresolved)."""
         found: list = []
+        named = [c for c in self.clusters.values() if c.node_security_groups is not None]
+        if named:  # the source names the groups EKS gives the nodes (the API): those, and every launch template's
+            for c in named:
+                found += c.node_security_groups or []
+            for ng in self.nodegroups.values():
+                found += ng.security_groups
+            return list(dict.fromkeys(g for g in found if isinstance(g, str)))
         for ng in self.nodegroups.values():
             found += ng.security_groups
             if not ng.security_groups:
@@ -317,14 +352,21 @@ class Estate:
         known = sorted({g for g in found if isinstance(g, str)})
         return known + [g for g in found if is_unknown(g)][:1]
 
-    def node_cidrs(self) -> list[str]:
-        cidrs = []
-        for ng in self.nodegroups.values():
-            for s in ng.subnets:
-                sub = None if is_unknown(s) else self.subnets.get(s)
-                if sub and isinstance(sub.cidr, str) and sub.cidr:
-                    cidrs.append(sub.cidr)
-        return sorted(set(cidrs))
+    def node_cidrs(self, data_vpc: Any = None) -> list[str]:
+        """The CIDRs of the node subnets (IPv4, then IPv6), where a CIDR rule of a resource in
+        ``data_vpc`` can admit them: the nodes in that VPC or in one peered and routed with it.
+        Not filtered when either VPC is not known."""
+        ids = dict.fromkeys(s for ng in self.nodegroups.values() for s in ng.subnets if isinstance(s, str))
+        subs = [self.subnets[s] for s in ids if s in self.subnets]
+        node_vpcs = {s.vpc for s in subs if isinstance(s.vpc, str) and s.vpc}
+        if isinstance(data_vpc, str) and data_vpc and node_vpcs and data_vpc not in node_vpcs \
+                and not any(v in self.peered_vpcs(data_vpc) for v in node_vpcs):
+            return []
+        cidrs = [s.cidr for s in subs if isinstance(s.cidr, str) and s.cidr]
+        v6 = [c for s in subs for c in s.ipv6_cidrs if isinstance(c, str)]
+        if self.flavour == "aws":  # in the order the node groups list their subnets, each with its IPv6 blocks
+            return [c for s in subs for c in ([s.cidr] if s.cidr else []) + list(s.ipv6_cidrs)]
+        return sorted(set(cidrs)) + sorted(set(v6) - set(cidrs))
 
     def peered_vpcs(self, vpc: Any) -> list[str]:
         if not isinstance(vpc, str):

@@ -66,7 +66,19 @@ def rds_backups(e: Estate, ctx: Any) -> list[dict]:
 
 
 def msk_spread(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(m, broker_count=m.broker_count, zones=[e.zone_of(s) for s in m.subnets]) for m in e.msk.values()]
+    """HA-03: the zones of the brokers where the source lists them (kafka:ListNodes), else of the
+    client subnets (the brokers are spread over them); ``zones_from`` says which."""
+    out = []
+    for m in e.msk.values():
+        if m.broker_nodes is not None:
+            zones = [n.get("az") for n in m.broker_nodes]
+        else:
+            zones = [e.zone_of(s) for s in m.subnets]
+        extra = {"zones_from": m.zones_from} if m.zones_from else {}
+        if m.broker_nodes is not None:
+            extra["broker_nodes"] = m.broker_nodes
+        out.append(_item(m, broker_count=m.broker_count, zones=zones, **extra))
+    return out
 
 
 def nodegroup_spread(e: Estate, ctx: Any) -> list[dict]:
@@ -89,16 +101,19 @@ def _ports(ctx: Any) -> tuple[int, list[int]]:
     return int(ctx.profile.params("NET-01")["port"]), [int(p) for p in ctx.profile.params("NET-02")["ports"]]
 
 
+def _ingress(e: Estate, nodes: Any) -> list[dict]:
+    # node subnets' CIDRs count only where they can reach the resource (same VPC, or peered and routed)
+    groups = e.node_security_groups()
+    return [_item(n, security_groups=e.groups(n.security_groups), node_security_groups=groups,
+                  node_cidrs=e.node_cidrs(_vpc_of(e, n))) for n in nodes.values()]
+
+
 def rds_ingress(e: Estate, ctx: Any) -> list[dict]:
-    nodes, cidrs = e.node_security_groups(), e.node_cidrs()
-    return [_item(d, security_groups=e.groups(d.security_groups), node_security_groups=nodes, node_cidrs=cidrs)
-            for d in e.databases.values()]
+    return _ingress(e, e.databases)
 
 
 def msk_ingress(e: Estate, ctx: Any) -> list[dict]:
-    nodes, cidrs = e.node_security_groups(), e.node_cidrs()
-    return [_item(m, security_groups=e.groups(m.security_groups), node_security_groups=nodes, node_cidrs=cidrs)
-            for m in e.msk.values()]
+    return _ingress(e, e.msk)
 
 
 def data_tier_exposure(e: Estate, ctx: Any) -> list[dict]:
@@ -127,16 +142,25 @@ def alb_posture(e: Estate, ctx: Any) -> list[dict]:
                                     *rule.get("prefix_lists", [])]
             if unknown_rules:
                 sources = sources or None  # some rules are not known: "admits nothing on 443" cannot be said
-        out.append(_item(lb, scheme=lb.scheme, listeners=lb.listeners, https_sources=sources))
+        live = {"dns_name": lb.dns_name, "reachability": ALB_REACHABILITY} if e.flavour == "aws" else {}
+        out.append(_item(lb, scheme=lb.scheme, listeners=lb.listeners, https_sources=sources, **live))
     return out
 
 
+ALB_REACHABILITY = ("TCP 443 not probed: the target names no vantage point in the users' network; "
+                    "https_sources lists what the load balancer's security groups admit on 443")
+
+
 def msk_tls(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(m, client_broker=m.client_broker) for m in e.msk.values()]
+    return [_item(m, client_broker=m.client_broker, **({"in_cluster": m.in_cluster} if m.in_cluster is not None else {}))
+            for m in e.msk.values()]
 
 
 def _vpc_of(e: Estate, node: Any) -> Any:
-    """The VPC of a resource from its subnets, else its security groups; Unknown when neither says."""
+    """The VPC of a resource as the source gives it (the API does), else from its subnets, else
+    its security groups; Unknown when none says."""
+    if isinstance(getattr(node, "vpc", None), str) and node.vpc:
+        return node.vpc
     by_subnets = e.vpc_of_subnets(node.subnets)
     if isinstance(by_subnets, str):
         return by_subnets
@@ -180,6 +204,8 @@ def _bundle_bucket_of(e: Estate, role: Any) -> Any:
 
 
 def bundle_buckets(e: Estate) -> list:
+    if e.flavour == "aws":  # the API reader reads only the bucket the target names as the bundle bucket
+        return list(e.buckets.values())
     found = []
     for role in installer_roles(e):
         b = _bundle_bucket_of(e, role)
@@ -239,7 +265,8 @@ def bucket_protection(e: Estate, ctx: Any) -> list[dict]:
 
 
 def ecr_repositories(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(r, name=r.name or r.key) for r in e.repositories.values()]
+    return [_item(r, name=r.name or r.key, **({"uri": r.uri, "tag_mutability": r.tag_mutability} if r.uri else {}))
+            for r in e.repositories.values()]
 
 
 # --------------------------------------------------------------------------- Kubernetes

@@ -1,4 +1,4 @@
-"""AwsProbe facts and the live evidence shaping, with botocore's Stubber (no endpoint needed):
+"""AwsProbe facts and the live evidence shaping (asbuilt.readers.aws_api), with botocore's Stubber (no endpoint needed):
 broker zones from ListNodes, security groups as AWS evaluates them (group references, v4/v6,
 prefix lists, port ranges, all traffic), each object fetched once."""
 
@@ -10,7 +10,15 @@ from botocore.stub import Stubber
 from asbuilt.probes.aws import AwsProbe
 from asbuilt.rules import network
 from asbuilt.target import AwsResources, AwsSection
-from steps.aws_estate import security_group_evidence
+from asbuilt.readers.aws_api import AwsApiReader
+
+
+def security_group_evidence(probe, ids):
+    """The groups as the live steps judge them: read into the model by the AWS API reader."""
+    reader = getattr(probe, "_test_reader", None) or AwsApiReader(probe)
+    probe._test_reader = reader
+    reader.security_groups(ids)
+    return reader.estate.groups(ids)
 
 ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/c/1"
 
