@@ -17,7 +17,8 @@ from asbuilt.rules import Verdict, failed, passed, skipped
 
 REDACTED_WORD = "[REDACTED]"
 COVERED = ("SUITE-01", "SUITE-02", "SUITE-03")  # decided by every run (asbuilt.runner)
-REPORT_FILES = ("results.json", "junit.xml", "cucumber.json", "results.sarif", "report.html", "drift.md", "drift.json")
+REPORT_FILES = ("results.json", "junit.xml", "cucumber.json", "results.sarif", "report.html", "drift.md", "drift.json",
+                "results.ocsf.json")
 DEPLOY = suite_root() / "deploy" / "aws"  # shipped beside features/ (asbuilt.paths.suite_root)
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Simulate", "Lookup", "Search", "BatchGet", "Filter")
 
