@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -88,3 +89,48 @@ def test_junit_has_times(scans):
     suite = root.find("testsuite")
     assert float(suite.get("time")) >= 0 and root.get("time") == suite.get("time")
     assert all(float(c.get("time")) >= 0 for c in root.iter("testcase"))
+
+
+_CHECK_JS = r"""
+const fs = require('fs');
+const Ajv = require('ajv');
+const base = process.argv[2] + '/node_modules/@cucumber/cucumber-json-converter/dist/cjs/src/';
+const doc = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+const v = new Ajv().compile(require(base + 'cucumber-js/CucumberJsSchema.js').default);
+const out = {js: v(doc) ? 'valid' : v.errors.slice(0, 3)};
+try { require(base + 'index.js').convert(doc); out.convert = 'ok'; } catch (e) { out.convert = String(e.message).slice(0, 500); }
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.fixture(scope="module")
+def cucumber_json_converter():
+    """@cucumber/cucumber-json-converter from the npm registry, once, in the shared cache."""
+    from asbuilt.paths import cache_dir
+
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node/npm not installed")
+    home = cache_dir() / "npm-cucumber-json-converter-0.0.3"
+    if not (home / "node_modules" / "@cucumber" / "cucumber-json-converter").is_dir():
+        home.mkdir(parents=True, exist_ok=True)
+        res = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(home),
+                              "@cucumber/cucumber-json-converter@0.0.3"], capture_output=True, text=True, timeout=300)
+        if res.returncode != 0:
+            pytest.skip(f"npm could not fetch the converter: {res.stderr[-300:]}")
+    return home
+
+
+def test_cucumber_json_is_cucumber_js_json(cucumber_json_converter, moto_endpoint, tmp_path):
+    target = tmp_path / "t.yaml"
+    target.write_text(f"name: cuke\nprofile: conncentric-aws\nallowed_networks: [127.0.0.0/8]\n"
+                      f"aws:\n  region: us-east-1\n  endpoint_url: {moto_endpoint}\n")
+    res = asbuilt("run", "--target", target, "--live-only", "--report-dir", tmp_path / "r", "-q")
+    assert res.code in (0, 1, 2) and (tmp_path / "r" / "cucumber.json").is_file(), res.stderr
+    doc = json.loads((tmp_path / "r" / "cucumber.json").read_text())
+    assert doc and all("language" not in f for f in doc)
+    script = tmp_path / "check.cjs"
+    script.write_text(_CHECK_JS)
+    out = subprocess.run(["node", str(script), str(cucumber_json_converter), str(tmp_path / "r" / "cucumber.json")],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": str(
+                             cucumber_json_converter / "node_modules")})
+    assert json.loads(out.stdout) == {"js": "valid", "convert": "ok"}, out.stdout + out.stderr
