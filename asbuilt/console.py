@@ -30,6 +30,9 @@ ENVIRONMENT = {
     "ASBUILT_STATE": "where the embedded sandbox keeps its state (default ~/.local/state/asbuilt/sandbox)",
     "ASBUILT_AWS_CALL_LOG": "a file every AWS request of the run is appended to (audit, benchmarks)",
     "ASBUILT_KUBE_CONTROLLERS": "1: the sandbox also runs kube-controller-manager",
+    "ASBUILT_MAX_CONFIG_BYTES": "size bound of target, profile, waiver and {file:} secret files (default 1 MiB)",
+    "ASBUILT_MAX_IAC_BYTES": "size bound of each IaC file read (default 20 MiB)",
+    "ASBUILT_MAX_RESULTS_BYTES": "size bound of results files read (report, drift, --baseline; default 64 MiB)",
     "AWS_*": "the standard AWS variables (read by boto3 when the target gives no credentials/endpoint: "
              "AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ...)",
 }
