@@ -64,6 +64,7 @@ class Settings:
 
 
 SETTINGS = Settings()
+ANNOUNCE_REPORTS = True  # the summary says where the reports are (the pre-commit hook's are temporary)
 
 
 def _formats(value: str) -> tuple[str, ...]:

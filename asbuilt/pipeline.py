@@ -405,7 +405,9 @@ def print_summary(results: list[ControlResult], profile: Profile, code: int, rep
                3: "DRIFT against the baseline"}.get(code, f"exit {code}")
     if code == 0 and c["pending"]:
         verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    where = "" if SETTINGS.to_stdout else f" Reports in {report_dir}/" + (
+    from asbuilt import console
+
+    where = "" if SETTINGS.to_stdout or not console.ANNOUNCE_REPORTS else f" Reports in {report_dir}/" + (
         f" (sign-off: {report_dir / 'report.html'})" if (report_dir / "report.html").exists() else "")
     word = {0: "pass", 1: "FAIL", 2: "ERROR", 3: "warn"}.get(code, "")
     print(("" if quiet else "\n") + paint(word, clean(verdict), out)

@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     folders = list(dict.fromkeys(str(Path(f).parent) for f in args.filenames if Path(f).exists()))
     if not folders:
         return 0
+    from asbuilt import console
     from asbuilt.cli import main as asbuilt
+
+    console.ANNOUNCE_REPORTS = False  # they are in a temporary folder, gone when the hook ends
 
     with tempfile.TemporaryDirectory(prefix="asbuilt-pre-commit-") as tmp:
         extra = [a for v in args.values for a in ("--values", v)] + [a for c in args.control for a in ("--control", c)]
