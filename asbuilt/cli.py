@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `asbuilt` command (contract: shared/interface.md).
 
 Every failure the user can cause ends in one line on stderr and exit 2, never a traceback
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from asbuilt import __version__
+from asbuilt.console import add_output_options, configure, epilog
 from asbuilt.errors import InputError, RunError
 
 
@@ -42,22 +44,26 @@ def _seconds(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="asbuilt", description="Check what was built against the reference architecture.")
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = _Parser(prog="asbuilt", description="Check what was built against the reference architecture.",
+                epilog=epilog(), formatter_class=fmt)
     p.add_argument("--version", action="version", version=f"asbuilt {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    c = sub.add_parser("controls", help="list the control catalogue")
+    c = sub.add_parser("controls", help="list the control catalogue", description="List the control catalogue.")
     c.add_argument("--profile", help="only this profile's controls (name or profile file)")
-    c.add_argument("--format", choices=["table", "json"], default="table")
+    c.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
 
-    r = sub.add_parser("run", help="run the scenarios and static checks against a target")
+    r = sub.add_parser("run", help="run the scenarios and static checks against a target", epilog=epilog(),
+                       formatter_class=fmt, description="Run the live scenarios and static checks that apply to "
+                                                        "a target, write the reports, exit 0/1/2/3.")
     r.add_argument("--target", required=True, help="target file, or 'sandbox'")
     r.add_argument("--profile", help="profile name or file (default: the target's, else conncentric-aws)")
-    r.add_argument("--report-dir", type=Path, default=Path("reports"))
+    add_output_options(r)
     r.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
     mode = r.add_mutually_exclusive_group()
-    mode.add_argument("--live-only", action="store_true")
-    mode.add_argument("--static-only", action="store_true")
+    mode.add_argument("--live-only", action="store_true", help="only the live scenarios (no static checks)")
+    mode.add_argument("--static-only", action="store_true", help="only the static checks of the target's code")
     r.add_argument("--strict", action="store_true", help="should-controls and pending controls fail the gate")
     r.add_argument("--allow-mutating", action="store_true",
                    help="run @mutating scenarios (they write under a dedicated prefix and clean up)")
@@ -70,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"deadline of the whole run (default {DEFAULT_TIMEOUT:g}): what is not checked by then is "
                         "`error` (run deadline reached) and the run exits 2")
 
-    s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles")
-    s.add_argument("paths", nargs="+", type=Path)
-    s.add_argument("--profile", default="conncentric-aws")
+    s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles",
+                       epilog=epilog(), formatter_class=fmt,
+                       description="Static checks only, on the given folders and files; exit 0/1/2.")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="IaC folders/files, Helm charts, manifests, compose files, Gradle builds, bundle zips, "
+                        "Terraform plan/state JSON")
+    s.add_argument("--profile", default="conncentric-aws", help="profile name or file (default: conncentric-aws)")
     s.add_argument("--values", action="append", type=Path, default=[], help="Helm values file (repeatable)")
     s.add_argument("--var-file", action="append", type=Path, default=[], dest="var_files", metavar="FILE",
                    help="Terraform variables file (.tfvars / .tfvars.json), as terraform plan -var-file, for the "
@@ -82,36 +92,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--release", metavar="NAME", help="Helm release name the charts are rendered as (default: the "
                    "chart's name)")
     s.add_argument("--namespace", metavar="NS", help="namespace the charts are rendered into (default: the release's name)")
-    s.add_argument("--report-dir", type=Path, default=Path("reports"))
+    add_output_options(s)
     s.add_argument("--control", action="append", dest="controls", metavar="ID", help="only this control (repeatable)")
     s.add_argument("--strict", action="store_true", help="should-controls fail the gate")
     s.add_argument("--with-checkov-builtins", action="store_true",
                    help="also run checkov's built-in checks; their findings are listed apart (extra_findings)")
 
     sb = sub.add_parser("sandbox", help="the embedded reference deployment")
-    sbs = sb.add_subparsers(dest="sandbox_command", required=True, parser_class=_Parser)
-    up = sbs.add_parser("up")
-    up.add_argument("--drift", action="append", default=[], metavar="NAME")
-    sbs.add_parser("down")
-    sbs.add_parser("status")
-    dr = sbs.add_parser("drifts")
-    dr.add_argument("--format", choices=["table", "json"], default="table")
+    sbs = sb.add_subparsers(dest="sandbox_command", required=True, parser_class=_Parser, metavar="ACTION")
+    up = sbs.add_parser("up", help="start it (writes its target file; prints the path last)")
+    up.add_argument("--drift", action="append", default=[], metavar="NAME",
+                    help="deploy with this drift (repeatable; see `asbuilt sandbox drifts`)")
+    sbs.add_parser("down", help="stop it")
+    sbs.add_parser("status", help="what runs, where, with which drifts")
+    dr = sbs.add_parser("drifts", help="the drifts it can deploy")
+    dr.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
 
     b = sub.add_parser("bundle", help="build / verify custom bundles")
-    bs = b.add_subparsers(dest="bundle_command", required=True, parser_class=_Parser)
-    bb = bs.add_parser("build")
-    bb.add_argument("dir", type=Path)
-    bb.add_argument("-o", "--output", type=Path, required=True)
-    bv = bs.add_parser("verify")
-    bv.add_argument("zip", type=Path)
+    bs = b.add_subparsers(dest="bundle_command", required=True, parser_class=_Parser, metavar="ACTION")
+    bb = bs.add_parser("build", help="build a bundle zip from a folder")
+    bb.add_argument("dir", type=Path, help="the bundle folder (manifests/, artifacts/, plugins/)")
+    bb.add_argument("-o", "--output", type=Path, required=True, help="the zip to write")
+    bv = bs.add_parser("verify", help="validate a bundle zip (exit 1 when invalid)")
+    bv.add_argument("zip", type=Path, help="the bundle zip")
 
     rep = sub.add_parser("report", help="render the sign-off report from a results file")
-    rep.add_argument("results", type=Path)
-    rep.add_argument("--html", type=Path, required=True)
+    rep.add_argument("results", type=Path, help="a results.json")
+    rep.add_argument("--html", type=Path, required=True, help="the HTML file to write")
 
     d = sub.add_parser("drift", help="compare two results files")
-    d.add_argument("--baseline", type=Path, required=True)
-    d.add_argument("--current", type=Path, required=True)
+    d.add_argument("--baseline", type=Path, required=True, help="the earlier results.json")
+    d.add_argument("--current", type=Path, required=True, help="the later results.json")
     d.add_argument("--markdown", type=Path, help="write a Markdown summary (for a CI comment)")
     d.add_argument("--json", type=Path, help="write the full comparison as JSON")
     return p
@@ -237,7 +248,18 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    try:
+        import argcomplete  # shell completion: eval "$(register-python-argcomplete asbuilt)"
+
+        argcomplete.autocomplete(parser)
+    except ImportError:
+        pass
     args = parser.parse_args(argv)
+    if args.command in ("run", "static"):
+        configure(args)
+        from asbuilt.console import no_third_party_colour
+
+        no_third_party_colour()
     handler = COMMANDS.get(args.command)
     try:
         if handler is None:

@@ -54,6 +54,8 @@ class Request:
     workers: str | None = None
     timeout: float | None = None    # --timeout: the whole run's deadline, in seconds
     extra: dict[str, Any] = field(default_factory=dict)
+    source_root: Path | None = None  # --source-root: what SARIF URIs are relative to (default: git top level)
+    formats: tuple[str, ...] | None = None  # -o/--output: the report files to keep (None: every default one)
 
 
 @dataclass
@@ -88,9 +90,28 @@ def execute(req: Request) -> int:
     target's secrets (and redacted) from here to the end: SUITE-03 covers the console too."""
     from asbuilt import secrets_guard
 
+    from asbuilt.console import SETTINGS
+
+    if req.formats is None:
+        req.formats = SETTINGS.formats
+    if req.source_root is None:
+        req.source_root = SETTINGS.source_root
     secret_values = secrets_guard.known_secrets(req.target) if req.target is not None else []
-    with secrets_guard.ConsoleGuard(secret_values) as console:
-        return _execute(req, secret_values, console)
+    if not SETTINGS.to_stdout:
+        with secrets_guard.ConsoleGuard(secret_values) as console:
+            return _execute(req, secret_values, console)
+    # `-o json` without --report-dir: results.json is the only thing on stdout, the rest on stderr
+    import contextlib
+
+    with tempfile.TemporaryDirectory(prefix="asbuilt-out-") as tmp, \
+            secrets_guard.ConsoleGuard(secret_values) as console:
+        req.report_dir = Path(tmp)
+        out = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            code = _execute(req, secret_values, console)
+        out.write((Path(tmp) / "results.json").read_text())
+        out.flush()
+        return code
 
 
 def _execute(req: Request, secret_values: list[str], console: Any) -> int:
@@ -192,7 +213,7 @@ def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> N
         out.verdicts += [Verdict(c, "error", f"{exc}: not checked", [], "static") for c in sorted(scan.controls)]
         out.examined = True
         return
-    static_engine.write_sarif(result, req.profile, req.report_dir)
+    static_engine.write_sarif(result, req.profile, req.report_dir, req.source_root)
     out.verdicts += result.verdicts
     out.examined = True
     out.coverage["static"] = result.coverage
@@ -284,8 +305,15 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
     from asbuilt import suite_controls
 
     selected = req.selection.selects(catalogue.get("SUITE-03"))
+    from asbuilt.console import FORMAT_FILES, Settings
+
+    kept = Settings(formats=req.formats).kept_files()  # -o: the report files this run keeps
     earlier = [n for n in ("cucumber.json", "results.sarif") if (req.report_dir / n).exists()]
-    names = [*earlier, "results.json", "junit.xml", "report.html", *(("drift.md", "drift.json") if baseline else ())]
+    for name in [n for n in earlier if n not in kept]:
+        (req.report_dir / name).unlink()
+    earlier = [n for n in earlier if n in kept]
+    written = ["results.json", "junit.xml", "report.html", FORMAT_FILES["ocsf"]]
+    names = [*earlier, *[n for n in written if n in kept], *(("drift.md", "drift.json") if baseline else ())]
     # what the scan says when it finds nothing (the same function, the same inputs): when it agrees,
     # the staged reports are already the final ones
     presumed = suite_controls.secrets([], len(names), redactions, [] if console is not None else None,
@@ -297,14 +325,14 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
         if presumed is not None:
             _set_suite_03(results, presumed)
         drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
-        _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir)
+        _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir, kept)
         if presumed is not None:
             verdict = suite_controls.scan_reports(staging, secret_values, redactions, console)
             if (verdict.status, verdict.message, verdict.evidence) != (presumed.status, presumed.message,
                                                                        presumed.evidence):
                 _set_suite_03(results, verdict)  # rare: a secret was met; render again with the finding
                 drift = _drift(req, baseline, run_doc, results) if baseline is not None else None
-                _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir)
+                _write_reports(staging, run_doc, results, drift, builtin_findings, req.report_dir, kept)
                 from asbuilt import secrets_guard
 
                 for name in names:
@@ -313,13 +341,17 @@ def _decide_suite_03_and_write(req: Request, catalogue: Catalogue, run_doc: dict
         for name in names:
             if (staging / name).exists():
                 os.replace(staging / name, req.report_dir / name)
+    for name in set(FORMAT_FILES.values()) - kept:  # -o left it out: no earlier run's copy either
+        if (req.report_dir / name).is_file():
+            (req.report_dir / name).unlink()
     return drift
 
 
 def _write_reports(report_dir: Path, run_doc: dict, results: list[ControlResult], drift: Any,
-                   builtin_findings: list[dict] | None, final_dir: Path | None = None) -> None:
+                   builtin_findings: list[dict] | None, final_dir: Path | None = None,
+                   kept: set[str] | None = None) -> None:
     """Every report into report_dir (the staging folder); the HTML names the results.json of
-    final_dir, where the reports will be."""
+    final_dir, where the reports will be. The OCSF file only when kept (-o ocsf)."""
     import hashlib
 
     from asbuilt.report.html import render_html
@@ -333,6 +365,10 @@ def _write_reports(report_dir: Path, run_doc: dict, results: list[ControlResult]
     sha = hashlib.sha256((report_dir / "results.json").read_bytes()).hexdigest()
     shown = (final_dir or report_dir) / "results.json"
     (report_dir / "report.html").write_text(render_html(doc, sha, str(shown)), encoding="utf-8")
+    if kept and "results.ocsf.json" in kept:
+        from asbuilt.report.ocsf import write_ocsf
+
+        write_ocsf(report_dir / "results.ocsf.json", doc)
     if drift is not None:
         from asbuilt.report import drift as drift_mod
 
@@ -348,25 +384,36 @@ _ICON = {"pass": "pass", "fail": "FAIL", "warn": "warn", "waived": "waived", "er
 
 def print_summary(results: list[ControlResult], profile: Profile, code: int, report_dir: Path,
                   run_doc: dict | None = None) -> None:
+    from asbuilt.console import SETTINGS, paint
     from asbuilt.safeio import clean
 
     out = sys.stdout
-    print("", file=out)
-    print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
-    for r in results:
+    quiet, verbose = SETTINGS.verbosity < 0, SETTINGS.verbosity > 0
+    if not quiet:
+        print("", file=out)
+        print(f"{'control':<12} {'sev':<6} {'status':<8} {'source':<7} message", file=out)
+    for r in results if not quiet else []:
         if r.status in ("skipped",) and r.message.startswith("not selected"):
             continue
         text = clean(r.message, keep_newlines=False)  # no raw escape sequence reaches the terminal
-        msg = text if len(text) <= 110 else text[:107] + "..."
-        print(f"{clean(r.id):<12} {r.severity:<6} {_ICON.get(r.status, r.status):<8} {r.source:<7} {msg}", file=out)
+        msg = text if verbose or len(text) <= 110 else text[:107] + "..."
+        icon = _ICON.get(r.status, r.status)
+        print(f"{clean(r.id):<12} {r.severity:<6} {paint(icon, f'{icon:<8}', out)} {r.source:<7} {msg}", file=out)
     c = counts(results)
     summary = ", ".join(f"{n} {s}" for s, n in c.items() if n)
     verdict = {0: "CONFORMING", 1: "NOT CONFORMING", 2: "INCOMPLETE (errors)",
                3: "DRIFT against the baseline"}.get(code, f"exit {code}")
     if code == 0 and c["pending"]:
         verdict = f"NO FAILURES, {c['pending']} CONTROLS NOT YET CHECKED (pending)"
-    print(clean(f"\n{verdict}: profile {profile.name}: {summary}. Reports in {report_dir}/ "
-                f"(sign-off: {report_dir / 'report.html'})"), file=out)
+    from asbuilt import console
+
+    where = "" if SETTINGS.to_stdout or not console.ANNOUNCE_REPORTS else f" Reports in {report_dir}/" + (
+        f" (sign-off: {report_dir / 'report.html'})" if (report_dir / "report.html").exists() else "")
+    word = {0: "pass", 1: "FAIL", 2: "ERROR", 3: "warn"}.get(code, "")
+    print(("" if quiet else "\n") + paint(word, clean(verdict), out)
+          + clean(f": profile {profile.name}: {summary}.{where}"), file=out)
+    if quiet:
+        return
     for note in _coverage_notes((run_doc or {}).get("coverage") or {}):
         print(clean(f"  coverage: {note}", keep_newlines=False), file=out)
     for o in profile.overrides:

@@ -81,7 +81,7 @@ def run(
 
 DEADLINE_MESSAGE = "run deadline reached"
 # Files a run writes only sometimes: removed first, so an earlier run's never pass for this one's.
-STALE_REPORTS = ("drift.md", "drift.json", "results.sarif")
+STALE_REPORTS = ("drift.md", "drift.json", "results.sarif", "results.ocsf.json")
 
 
 def prepare_report_dir(report_dir: Path, keep: tuple[str, ...] = ()) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import asbuilt
+from asbuilt.paths import suite_root
 
-# features/ and steps/ sit beside the package at the repository root (pip install -e .).
-ROOT = Path(asbuilt.__file__).resolve().parent.parent
+# features/ and steps/: the repository's top level in a checkout, asbuilt/_suite/ in a wheel.
+ROOT = suite_root()
 FEATURES = ROOT / "features"
 STEPS = ROOT / "steps"
 SCENARIO_MODULE = STEPS / "test_scenarios.py"

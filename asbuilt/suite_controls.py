@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from asbuilt.paths import suite_root
 from asbuilt.rules import Verdict, failed, passed, skipped
 
 REDACTED_WORD = "[REDACTED]"
 COVERED = ("SUITE-01", "SUITE-02", "SUITE-03")  # decided by every run (asbuilt.runner)
-REPORT_FILES = ("results.json", "junit.xml", "cucumber.json", "results.sarif", "report.html", "drift.md", "drift.json")
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "aws"  # shipped beside features/ at the repo root
+REPORT_FILES = ("results.json", "junit.xml", "cucumber.json", "results.sarif", "report.html", "drift.md", "drift.json",
+                "results.ocsf.json")
+DEPLOY = suite_root() / "deploy" / "aws"  # shipped beside features/ (asbuilt.paths.suite_root)
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Simulate", "Lookup", "Search", "BatchGet", "Filter")
 
 # boto3 service names whose IAM prefix differs

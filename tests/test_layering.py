@@ -63,14 +63,18 @@ def test_the_cli_still_dispatches_the_sandbox():
 
 
 def test_the_sandbox_ships_in_the_distribution():
+    """The wheel's file selection (hatchling) takes the whole asbuilt_sandbox package, its data files
+    included; tests/test_wheel.py builds the real wheel and runs it."""
+    import subprocess
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    setuptools = project["tool"]["setuptools"]
-    assert "asbuilt_sandbox*" in setuptools["packages"]["find"]["include"]
-    data = setuptools["package-data"]["asbuilt_sandbox"]
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert {"asbuilt", "asbuilt_sandbox"} <= set(wheel["only-include"])
+    assert not any(x.startswith("asbuilt_sandbox") for x in wheel.get("exclude", []))
     pkg = ROOT / "asbuilt_sandbox"
-    for pattern in data:
-        assert list(pkg.glob(pattern)), f"package-data {pattern} matches nothing under asbuilt_sandbox/"
     assert (pkg / "platform_schema.sql").is_file() and (pkg / "parts" / "kafka_pom.xml").is_file()
-    assert "helm_build/*" in setuptools["package-data"]["asbuilt"]
+    # hatchling honours .gitignore: the sandbox's and the product's data files must not be ignored
+    data = ["asbuilt_sandbox/platform_schema.sql", "asbuilt_sandbox/parts/kafka_pom.xml", "asbuilt/helm_build"]
+    ignored = subprocess.run(["git", "check-ignore", *data], cwd=ROOT, capture_output=True, text=True).stdout
+    assert not ignored.strip(), f"ignored by .gitignore, so left out of the wheel: {ignored}"

@@ -10,6 +10,12 @@ says:
 * otherwise (pass, warn, waived) pytest's outcome is kept.
 
 Control characters in names and messages are escaped (asbuilt.safeio.clean).
+
+The document is then shaped as cucumber-js writes it (the schema ``@cucumber/cucumber-json-converter``
+ships for cucumber-js; what multiple-cucumber-html-reporter and most dashboards read): no
+``language`` key (pytest-bdd's own), every step with ``arguments``, every feature and scenario with
+``tags``. One file cannot also match the cucumber-jvm schema: it wants tags without ``line`` on
+scenarios and location objects on features, where cucumber-js requires ``line``.
 """
 
 from __future__ import annotations
@@ -70,6 +76,23 @@ def align(doc: Any, results: list[ControlResult]) -> Any:
     return doc
 
 
+def cucumber_js_shape(doc: Any) -> Any:
+    """doc with the keys cucumber-js's JSON formatter writes (see the module docstring)."""
+    for feature in doc if isinstance(doc, list) else []:
+        if not isinstance(feature, dict):
+            continue
+        feature.pop("language", None)
+        feature.setdefault("tags", [])
+        for element in feature.get("elements") or []:
+            if not isinstance(element, dict):
+                continue
+            element.setdefault("tags", [])
+            for step in element.get("steps") or []:
+                if isinstance(step, dict):
+                    step.setdefault("arguments", [])
+    return doc
+
+
 def rewrite(path: Path, results: list[ControlResult]) -> None:
     """Align the cucumber.json at path with results (nothing to do when it is missing or unreadable)."""
     from asbuilt.safeio import read_text
@@ -78,4 +101,4 @@ def rewrite(path: Path, results: list[ControlResult]) -> None:
         doc = json.loads(read_text(path, "cucumber", "results"))
     except Exception:  # noqa: BLE001 - pytest-bdd did not write it: leave an empty report
         doc = []
-    Path(path).write_text(json.dumps(clean_tree(align(doc, results)), indent=2) + "\n")
+    Path(path).write_text(json.dumps(clean_tree(cucumber_js_shape(align(doc, results))), indent=2) + "\n")

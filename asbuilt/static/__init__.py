@@ -25,11 +25,11 @@ def covered_controls() -> set[str]:
     return declared_controls()
 
 
-def write_sarif(result, profile: Profile, report_dir: Path) -> None:
+def write_sarif(result, profile: Profile, report_dir: Path, source_root: Path | None = None) -> None:
     from asbuilt.report import sarif
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    sarif.write_sarif(report_dir / "results.sarif", result, profile)
+    sarif.write_sarif(report_dir / "results.sarif", result, profile, source_root)
 
 
 def scan(paths: list[Path], profile: Profile, values: list[Path], report_dir: Path, builtins: bool = False,

@@ -612,7 +612,8 @@ class Scan:
                                         "message": verdict.message})
                 for r in recs.values():
                     anchors.append({"control": control, "status": r.verdict.status, "resource": r.resource,
-                                    "file": r.file, "line": r.line, "message": r.verdict.message})
+                                    "file": r.file, "line": r.line, "message": r.verdict.message,
+                                    "findings": r.verdict.findings, "fix": r.verdict.fix})  # SARIF: one result each
                 blind = _unresolved_modules_verdict(control, stack, per_stack[-1] if items or
                                                     stack.flavour in defn.required else None)
                 if blind is not None:
