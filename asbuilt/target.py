@@ -145,6 +145,13 @@ class KubernetesSection(_Strict):
     request_timeout: StrictFloat = Field(15, gt=0, le=120)
 
 
+class KafkaPrincipalRef(_Strict):
+    principal: str                      # "User:conduktor-gateway"
+    role: str                           # gateway | connect-worker | connect-producer | connect-consumer | control-center
+    password: Secret | None = None      # for a client connection as that principal (never read otherwise)
+    context: dict[str, Any] = {}        # e.g. group_id, internal topics the deployment declares
+
+
 class KafkaSection(_Strict):
     bootstrap_servers: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None  # default: MSK's
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SSL"
@@ -156,6 +163,28 @@ class KafkaSection(_Strict):
     sasl_password: Secret | None = None
     topics: list[str] = []  # the platform topics (HA-07, MSG-01)
     request_timeout: StrictFloat = Field(15, gt=0, le=120)
+    # The cluster's SASL_SSL listener (SCRAM), where the deployment's principals connect.
+    sasl_ssl_bootstrap_servers: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None
+    # The principals the deployment uses and what each is for (CDK-SEC-05, CPX-03/04/06); their
+    # ACLs are read from the cluster with the identity above. A password only by reference.
+    principals: list[KafkaPrincipalRef] = []
+
+
+class ConduktorDatabase(_Strict):
+    """The Console database as the target knows it beyond the Deployment: the password (by
+    reference), the CA to verify the server, and CDK-DB-02's HA/backup evidence: the RDS
+    instance when the database is RDS, else what the operator names as backup evidence."""
+
+    password: Secret | None = None
+    sslrootcert: Path | None = None
+    rds_instance: str | None = None
+    backup_evidence: str | None = None
+
+
+class ConduktorSection(_Strict):
+    namespace: str = "conduktor"
+    release: str = "conduktor"
+    database: ConduktorDatabase = ConduktorDatabase()
 
 
 class PostgresSection(_Strict):
@@ -227,6 +256,7 @@ class Target(_Strict):
     kubernetes: KubernetesSection | None = None
     kafka: KafkaSection | None = None
     postgres: PostgresSection | None = None
+    conduktor: ConduktorSection | None = None
     installer: InstallerSection | None = None
     vantage_points: list[VantagePoint] = []
     static: StaticSection = StaticSection()

@@ -23,6 +23,7 @@ class Drift:
     aws: dict[str, Any] = field(default_factory=dict)
     kafka: dict[str, Any] = field(default_factory=dict)
     kube: dict[str, Any] = field(default_factory=dict)
+    postgres: dict[str, Any] = field(default_factory=dict)
     installer_fault: str | None = None
 
     def as_json(self) -> dict[str, Any]:

@@ -123,8 +123,10 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         endpoint = facts["moto"]["endpoint_url"]
         facts["aws"] = _provision_aws(endpoint, drifts)
         facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
+        facts["postgres"]["conduktor"] = _conduktor_database(parts["postgres"], drifts)
         facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
         _configure_kafka(parts["kafka"], drifts)
+        facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts)
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
@@ -152,6 +154,75 @@ def _start_postgres(pg) -> dict:
     every `up` (the installer Job then fills it, as on a fresh deployment)."""
     pg.start(netns=topology.NS_VPC)
     return pg.reset_database()
+
+
+def _conduktor_database(pg, drifts: list[Drift]) -> dict:
+    """The Conduktor Console's database and role, made anew; TLS required for that role unless a
+    drift says otherwise (pg_hba rewritten and reloaded on every `up`)."""
+    tls = all(d.postgres.get("conduktor_tls", True) for d in drifts)
+    pg.set_conduktor_tls(tls)
+    return pg.conduktor_database()
+
+
+def sandbox_principals(drifts: list[Drift]) -> list[dict]:
+    """The Kafka principals of the Conduktor and ComposeX references, each {principal, role,
+    acls: [AclEntry], context}, as their reference modules document them, with the drifts'
+    changes (``kafka["principal_acls"]``: role -> extra AclEntry list; ``kafka["principal_acls_drop"]``:
+    role -> operations to drop; ``kafka["principal_rename"]``: role -> principal)."""
+    found: list[dict] = []
+    for module in ("asbuilt_sandbox.conduktor_reference", "asbuilt_sandbox.composex_reference"):
+        try:
+            mod = __import__(module, fromlist=["kafka_principals"])
+        except ImportError:
+            continue
+        fn = getattr(mod, "kafka_principals", None)
+        if fn is not None:
+            found += [dict(p) for p in fn()]
+    extra: dict[str, list] = {}
+    drop: dict[str, set] = {}
+    rename: dict[str, str] = {}
+    for d in drifts:
+        for role, acls in d.kafka.get("principal_acls", {}).items():
+            extra.setdefault(role, []).extend(acls)
+        for role, ops in d.kafka.get("principal_acls_drop", {}).items():
+            drop.setdefault(role, set()).update(ops)
+        rename.update(d.kafka.get("principal_rename", {}))
+    from dataclasses import replace
+
+    out = []
+    for p in found:
+        role = p.get("role")
+        principal = rename.get(role, p["principal"])
+        acls = [replace(a, principal=principal) for a in p.get("acls", []) if a.operation not in drop.get(role, ())]
+        acls += [replace(a, principal=principal) for a in extra.get(role, [])]
+        out.append({**p, "principal": principal, "acls": acls})
+    return out
+
+
+def _configure_principals(kafka, drifts: list[Drift]) -> list[dict]:
+    """SCRAM users and their ACLs for the references' principals (every other SCRAM user goes:
+    `_configure_kafka` already removed every ACL). Returns {principal, role, password_file}."""
+    principals = sandbox_principals(drifts)
+    users = {p["principal"].split(":", 1)[1] for p in principals}
+    kafka.delete_scram_users(keep=users)
+    out = []
+    made: set[str] = set()
+    for p in principals:
+        user = p["principal"].split(":", 1)[1]
+        if user not in made:
+            info = kafka.scram_user(user)
+            made.add(user)
+        else:
+            info = {"password_file": str(kafka.scram_password_file(user))}
+        grants: dict[tuple, list[str]] = {}
+        for a in p["acls"]:
+            grants.setdefault((a.resource_type, a.resource_name, a.pattern_type, a.host, a.permission),
+                              []).append(a.operation)
+        for (rtype, rname, ptype, host, perm), ops in grants.items():
+            kafka.create_acls(p["principal"], rtype, rname, ops, pattern_type=ptype, host=host, permission=perm)
+        out.append({"principal": p["principal"], "role": p.get("role"), "password_file": info["password_file"],
+                    "context": p.get("context") or {}})
+    return out
 
 
 def _reset_moto(endpoint: str) -> None:
@@ -289,6 +360,13 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             "ssl_certfile": kafka["client_cert"],
             "ssl_keyfile": kafka["client_key"],
             "topics": list(PLATFORM_TOPICS),
+            # the SASL_SSL (SCRAM-SHA-512) listener and the references' principals on it; their
+            # ACLs are read with the admin identity above, their passwords are file references
+            "sasl_ssl_bootstrap_servers": kafka.get("bootstrap_sasl_ssl"),
+            "principals": [{"principal": p["principal"], "role": p["role"],
+                            "password": {"file": p["password_file"]},
+                            **({"context": p["context"]} if p.get("context") else {})}
+                           for p in kafka.get("principals", [])],
         },
         "postgres": {
             "host": pg["host"],
@@ -298,6 +376,18 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             "password": {"file": pg["password_file"]},
             "sslmode": "verify-full",
             "sslrootcert": pg["ca_file"],
+        },
+        "conduktor": {
+            "namespace": "conduktor",
+            "release": "conduktor",
+            "database": {
+                "password": {"file": pg["conduktor"]["password_file"]},
+                "sslrootcert": pg["ca_file"],
+                # The Console's database lives on the sandbox PostgreSQL, which stands in for the
+                # platform's RDS instance (one server, two databases): CDK-DB-02 reads that
+                # instance's Multi-AZ and backup retention from the AWS API, as for a real RDS.
+                "rds_instance": aws_ids["rds_instance"],
+            },
         },
         "installer": {
             "logs": {"source": "cloudwatch", "log_group": aws_ids["installer_log_group"]},
