@@ -170,14 +170,19 @@ def sandbox_principals(drifts: list[Drift]) -> list[dict]:
     changes (``kafka["principal_acls"]``: role -> extra AclEntry list; ``kafka["principal_acls_drop"]``:
     role -> operations to drop; ``kafka["principal_rename"]``: role -> principal)."""
     found: list[dict] = []
-    for module in ("asbuilt_sandbox.conduktor_reference", "asbuilt_sandbox.composex_reference"):
-        try:
-            mod = __import__(module, fromlist=["kafka_principals"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "kafka_principals", None)
-        if fn is not None:
-            found += [dict(p) for p in fn()]
+    try:
+        from asbuilt_sandbox import conduktor_reference as cdk
+    except ImportError:
+        cdk = None
+    if cdk is not None:
+        found.append({"principal": cdk.GATEWAY_PRINCIPAL, "role": "gateway", "acls": list(cdk.GATEWAY_ACLS),
+                      "context": {"cluster_id": cdk.GATEWAY_CLUSTER_ID, "group_id": cdk.GATEWAY_GROUP_ID}})
+    try:
+        from asbuilt_sandbox import composex_reference as cpx
+    except ImportError:
+        cpx = None
+    if cpx is not None and hasattr(cpx, "kafka_principals"):
+        found += [dict(p) for p in cpx.kafka_principals()]
     extra: dict[str, list] = {}
     drop: dict[str, set] = {}
     rename: dict[str, str] = {}
