@@ -134,6 +134,11 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
             # run, the Deployments' statuses kept by the sandbox agent (asbuilt_sandbox.platform).
             facts["platform"] = step("platform", lambda: parts["platform"].start(
                 parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
+            # The Conduktor reference next to it, in namespace conduktor (asbuilt_sandbox.conduktor_platform)
+            if _has("conduktor_reference"):
+                from asbuilt_sandbox import conduktor_platform
+
+                facts["conduktor"] = step("conduktor", lambda: conduktor_platform.deploy(parts["kube"], facts, drifts))
     except PartError as exc:
         for part in reversed(started):
             if part is not None:
@@ -147,6 +152,12 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
     path = write_target(facts, drifts)
     _say(f"up in {time.monotonic() - t0:.1f}s" + (f" with drifts {', '.join(d.name for d in drifts)}" if drifts else ""))
     return path
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"asbuilt_sandbox.{module}") is not None
 
 
 def _start_postgres(pg) -> dict:
