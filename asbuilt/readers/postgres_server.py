@@ -153,3 +153,133 @@ def from_rds(server: DatabaseServer, instance: dict | None, reason: str = "") ->
     server.backup_retention_days = int(days) if days is not None else Unknown(
         "DescribeDBInstances gives no BackupRetentionPeriod", where=str(server.rds_instance))
     return server
+
+
+# --------------------------------------------------------------- the Console's own settings
+
+CONSOLE_IMAGE = "conduktor/conduktor-console"
+DB_KEYS = ("CDK_DATABASE_URL", "CDK_DATABASE_HOSTS_0_HOST", "CDK_DATABASE_HOSTS_0_PORT", "CDK_DATABASE_HOST",
+           "CDK_DATABASE_PORT", "CDK_DATABASE_NAME", "CDK_DATABASE_USERNAME")
+
+
+def _repository(image: str) -> str:
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
+    return ref
+
+
+def is_console_image(image: str) -> bool:
+    """``conduktor/conduktor-console`` with or without a registry prefix (not the Cortex image)."""
+    repo = _repository(image or "")
+    return repo == CONSOLE_IMAGE or repo.endswith("/" + CONSOLE_IMAGE)
+
+
+def _parse_url(url: str) -> dict[str, Any]:
+    """``[jdbc:]postgresql://[user[:password]@]host[:port]/db[?...]`` -> host, port, dbname, user
+    (a password in the URL is dropped here, never kept)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    text = url[5:] if url.startswith("jdbc:") else url
+    parts = urlsplit(text)
+    if parts.scheme not in ("postgresql", "postgres"):
+        return {}
+    out: dict[str, Any] = {"host": parts.hostname, "port": parts.port or 5432,
+                           "dbname": (parts.path or "/").lstrip("/") or None}
+    if parts.username:
+        out["user"] = parts.username
+    query = parse_qs(parts.query)
+    if query.get("user"):
+        out["user"] = query["user"][0]
+    if query.get("sslmode"):
+        out["sslmode"] = query["sslmode"][0]
+    out["password_in_url"] = parts.password is not None or bool(query.get("password"))
+    return out
+
+
+def console_database_settings(kube, namespace: str) -> tuple[dict[str, Any], list[str]]:
+    """What the Console's Deployment tells its container about its database: {host, port, dbname,
+    user, sslmode?} (values or Unknown) and where each came from. Reads the Deployment, the
+    ConfigMaps it references and, from the Secrets it references, only the database keys other
+    than the password (``DB_KEYS``); the password is never read from the cluster."""
+    from kubernetes.client.exceptions import ApiException
+
+    deployments = [d for d in kube.deployments(namespace)
+                   if any(is_console_image(c.get("image", "")) for c in
+                          ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", []))]
+    if not deployments:
+        raise ProbeError(f"no Deployment in namespace {namespace} runs the {CONSOLE_IMAGE} image")
+    dep = deployments[0]
+    name = dep["metadata"]["name"]
+    container = next(c for c in dep["spec"]["template"]["spec"]["containers"] if is_console_image(c.get("image", "")))
+    configmaps = {c["metadata"]["name"]: c.get("data") or {} for c in kube.configmaps(namespace)}
+    secrets_read: dict[str, dict] = {}
+
+    def secret_keys(secret: str) -> dict:
+        if secret not in secrets_read:
+            try:
+                body = kube._call("get", f"secret {namespace}/{secret}", kube.core.read_namespaced_secret,
+                                  secret, namespace)
+            except ApiException:
+                body = {}
+            data = body.get("data") or {}
+            import base64
+
+            secrets_read[secret] = {k: base64.b64decode(v).decode(errors="replace")
+                                    for k, v in data.items() if k in DB_KEYS}
+            secrets_read[secret]["__keys__"] = sorted(data)
+        return secrets_read[secret]
+
+    found: dict[str, tuple[str, str]] = {}   # key -> (value, where)
+    for src in container.get("envFrom") or []:
+        prefix = src.get("prefix") or ""
+        if src.get("configMapRef"):
+            cm = src["configMapRef"].get("name")
+            for k, v in configmaps.get(cm, {}).items():
+                if prefix + k in DB_KEYS:
+                    found[prefix + k] = (str(v), f"ConfigMap {namespace}/{cm} key {k}")
+        elif src.get("secretRef"):
+            sec = src["secretRef"].get("name")
+            for k, v in secret_keys(sec).items():
+                if prefix + k in DB_KEYS:
+                    found[prefix + k] = (v, f"Secret {namespace}/{sec} key {k}")
+    for e in container.get("env") or []:
+        key = e.get("name")
+        if key not in DB_KEYS:
+            continue
+        if "value" in e:
+            found[key] = (str(e["value"]), f"Deployment {namespace}/{name} env {key}")
+        elif (e.get("valueFrom") or {}).get("secretKeyRef"):
+            ref = e["valueFrom"]["secretKeyRef"]
+            value = secret_keys(ref["name"]).get(ref["key"]) if ref.get("key") in DB_KEYS else None
+            if value is not None:
+                found[key] = (value, f"Secret {namespace}/{ref['name']} key {ref['key']}")
+        elif (e.get("valueFrom") or {}).get("configMapKeyRef"):
+            ref = e["valueFrom"]["configMapKeyRef"]
+            value = configmaps.get(ref["name"], {}).get(ref["key"])
+            if value is not None:
+                found[key] = (str(value), f"ConfigMap {namespace}/{ref['name']} key {ref['key']}")
+
+    settings: dict[str, Any] = {}
+    where: list[str] = []
+    if "CDK_DATABASE_URL" in found:
+        value, w = found["CDK_DATABASE_URL"]
+        parsed = _parse_url(value)
+        if parsed:
+            where.append(f"CDK_DATABASE_URL from {w}")
+            settings.update({k: v for k, v in parsed.items() if v is not None})
+    for key, field_ in (("CDK_DATABASE_HOSTS_0_HOST", "host"), ("CDK_DATABASE_HOST", "host"),
+                        ("CDK_DATABASE_HOSTS_0_PORT", "port"), ("CDK_DATABASE_PORT", "port"),
+                        ("CDK_DATABASE_NAME", "dbname"), ("CDK_DATABASE_USERNAME", "user")):
+        if key in found and field_ not in settings:
+            value, w = found[key]
+            settings[field_] = int(value) if field_ == "port" and value.isdigit() else value
+            where.append(f"{key} from {w}")
+    resource = f"Deployment {namespace}/{name}"
+    for field_ in ("host", "port", "dbname", "user"):
+        if field_ not in settings:
+            settings[field_] = Unknown(f"the Console's Deployment does not state the database {field_}",
+                                       where=resource, expression=", ".join(DB_KEYS))
+    settings["deployment"] = resource
+    return settings, where
