@@ -12,4 +12,5 @@ pytest_plugins = [
     "steps.platform",
     "steps.helm_version",
     "steps.conduktor_services",
+    "steps.composex",
 ]
