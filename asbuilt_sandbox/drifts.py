@@ -24,6 +24,7 @@ class Drift:
     kafka: dict[str, Any] = field(default_factory=dict)
     kube: dict[str, Any] = field(default_factory=dict)
     postgres: dict[str, Any] = field(default_factory=dict)
+    composex: dict[str, Any] = field(default_factory=dict)  # fields of composex_reference.ComposexReference
     installer_fault: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -226,6 +227,19 @@ DRIFTS += [
           kube={_CDK: {"conduktor-gateway": {"gateway": {"listeners": {
               "internal": {"routing": "port"}, "external": {"routing": "port"}}}}}}),
 ]
+
+
+def _composex_drifts() -> list[Drift]:
+    """The ComposeX reference's drifts, as its module names them (asbuilt_sandbox.composex_reference)."""
+    try:
+        from asbuilt_sandbox.composex_reference import DRIFTS as CPX
+    except ImportError:
+        return []
+    return [Drift(name, tuple(controls), description, composex=dict(fields))
+            for name, controls, description, fields in CPX]
+
+
+DRIFTS += _composex_drifts()
 
 BY_NAME = {d.name: d for d in DRIFTS}
 

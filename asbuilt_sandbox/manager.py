@@ -122,11 +122,13 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         facts["moto"] = step("moto", parts["moto"].start)
         endpoint = facts["moto"]["endpoint_url"]
         facts["aws"] = _provision_aws(endpoint, drifts)
+        if _has("composex_reference"):
+            facts["composex"] = _provision_composex(endpoint, drifts)
         facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
         facts["postgres"]["conduktor"] = _conduktor_database(parts["postgres"], drifts)
         facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
         _configure_kafka(parts["kafka"], drifts)
-        facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts)
+        facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts, _PENDING.pop("composex", None))
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
@@ -167,6 +169,29 @@ def _start_postgres(pg) -> dict:
     return pg.reset_database()
 
 
+def _provision_composex(endpoint: str, drifts: list[Drift]) -> dict:
+    """The ComposeX reference's live counterpart in moto (asbuilt_sandbox.composex_reference):
+    ECS cluster, services, task definitions and Secrets Manager secrets, with the drifts'
+    changes (``Drift.composex``: fields of its ComposexReference). Returns the provisioned ids;
+    the SCRAM passwords it made are handed to the Kafka step only (never written to the facts)."""
+    import boto3
+
+    from asbuilt_sandbox import composex_reference as cpx
+
+    changes: dict[str, Any] = {}
+    for d in drifts:
+        changes.update(d.composex)
+    ref = dataclasses.replace(cpx.ComposexReference(), **changes)
+    session = boto3.session.Session(aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret(),
+                                    region_name=aws_reference.REGION)
+    got = cpx.provision(endpoint, ref, session=session, region=aws_reference.REGION)
+    _PENDING["composex"] = {"principals": got["principals"], "acls": got["acls"], "scram": got["scram"]}
+    return {k: v for k, v in got.items() if k not in ("scram", "acls")}
+
+
+_PENDING: dict[str, Any] = {}  # within one `up`: what must not reach the state file (passwords)
+
+
 def _conduktor_database(pg, drifts: list[Drift]) -> dict:
     """The Conduktor Console's database and role, made anew; TLS required for that role unless a
     drift says otherwise (pg_hba rewritten and reloaded on every `up`)."""
@@ -175,7 +200,7 @@ def _conduktor_database(pg, drifts: list[Drift]) -> dict:
     return pg.conduktor_database()
 
 
-def sandbox_principals(drifts: list[Drift]) -> list[dict]:
+def sandbox_principals(drifts: list[Drift], composex: dict | None = None) -> list[dict]:
     """The Kafka principals of the Conduktor and ComposeX references, each {principal, role,
     acls: [AclEntry], context}, as their reference modules document them, with the drifts'
     changes (``kafka["principal_acls"]``: role -> extra AclEntry list; ``kafka["principal_acls_drop"]``:
@@ -188,12 +213,10 @@ def sandbox_principals(drifts: list[Drift]) -> list[dict]:
     if cdk is not None:
         found.append({"principal": cdk.GATEWAY_PRINCIPAL, "role": "gateway", "acls": list(cdk.GATEWAY_ACLS),
                       "context": {"cluster_id": cdk.GATEWAY_CLUSTER_ID, "group_id": cdk.GATEWAY_GROUP_ID}})
-    try:
-        from asbuilt_sandbox import composex_reference as cpx
-    except ImportError:
-        cpx = None
-    if cpx is not None and hasattr(cpx, "kafka_principals"):
-        found += [dict(p) for p in cpx.kafka_principals()]
+    for p in (composex or {}).get("principals", []):
+        user = p["principal"].split(":", 1)[1]
+        found.append({"principal": p["principal"], "role": p["role"],
+                      "acls": list((composex.get("acls") or {}).get(user, [])), "context": {}})
     extra: dict[str, list] = {}
     drop: dict[str, set] = {}
     rename: dict[str, str] = {}
@@ -215,28 +238,32 @@ def sandbox_principals(drifts: list[Drift]) -> list[dict]:
     return out
 
 
-def _configure_principals(kafka, drifts: list[Drift]) -> list[dict]:
+def _configure_principals(kafka, drifts: list[Drift], composex: dict | None = None) -> list[dict]:
     """SCRAM users and their ACLs for the references' principals (every other SCRAM user goes:
     `_configure_kafka` already removed every ACL). Returns {principal, role, password_file}."""
-    principals = sandbox_principals(drifts)
+    principals = sandbox_principals(drifts, composex)
     users = {p["principal"].split(":", 1)[1] for p in principals}
     kafka.delete_scram_users(keep=users)
+    # ComposeX's secrets already hold a JAAS config with a password made at provisioning: the
+    # SCRAM user gets that one (kept in the user's 0600 file, as every sandbox SCRAM password)
+    for cred in (composex or {}).get("scram", []):
+        from asbuilt_sandbox.parts.base import write_private
+
+        write_private(kafka.scram_password_file(cred["username"]), cred["password"].encode())
     out = []
-    made: set[str] = set()
+    grants: dict[tuple, list[str]] = {}
+    for p in principals:
+        for a in p["acls"]:
+            ops = grants.setdefault((a.principal, a.resource_type, a.resource_name, a.pattern_type, a.host,
+                                     a.permission), [])
+            if a.operation not in ops:
+                ops.append(a.operation)
+    files = {user: kafka.scram_user(user)["password_file"] for user in sorted(users)}
+    for (principal, rtype, rname, ptype, host, perm), ops in grants.items():
+        kafka.create_acls(principal, rtype, rname, ops, pattern_type=ptype, host=host, permission=perm)
     for p in principals:
         user = p["principal"].split(":", 1)[1]
-        if user not in made:
-            info = kafka.scram_user(user)
-            made.add(user)
-        else:
-            info = {"password_file": str(kafka.scram_password_file(user))}
-        grants: dict[tuple, list[str]] = {}
-        for a in p["acls"]:
-            grants.setdefault((a.resource_type, a.resource_name, a.pattern_type, a.host, a.permission),
-                              []).append(a.operation)
-        for (rtype, rname, ptype, host, perm), ops in grants.items():
-            kafka.create_acls(p["principal"], rtype, rname, ops, pattern_type=ptype, host=host, permission=perm)
-        out.append({"principal": p["principal"], "role": p.get("role"), "password_file": info["password_file"],
+        out.append({"principal": p["principal"], "role": p.get("role"), "password_file": files[user],
                     "context": p.get("context") or {}})
     return out
 
@@ -425,6 +452,10 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
         "gradle": [str(ref / "plugin")],
         "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
     }
+    if "composex" in facts:
+        from asbuilt_sandbox import composex_reference as cpx
+
+        target["ecs"] = cpx.ecs_target_section(facts["composex"])
     if "kube" in facts:
         target["kubernetes"] = {"kubeconfig": facts["kube"]["kubeconfig"], "context": facts["kube"]["context"],
                                 "namespace": aws_reference.NAMESPACE, "release": "conncentric"}

@@ -37,7 +37,7 @@ def kafka_principals(ecs_reader, target):
     from asbuilt.readers.kafka_acls import read_principals
     from asbuilt.rules.composex import principal_item
 
-    return [principal_item(p) for p in read_principals(target.kafka, ecs_reader.principals())]
+    return [principal_item(p) for p in read_principals(target, ecs_reader.principals())]
 
 
 @then("the Connect principals hold no wildcard or broad-prefix grant")
