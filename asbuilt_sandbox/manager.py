@@ -127,8 +127,12 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
         facts["postgres"]["conduktor"] = _conduktor_database(parts["postgres"], drifts)
         facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
+        t_k = time.monotonic()
         _configure_kafka(parts["kafka"], drifts)
+        t_p = time.monotonic()
         facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts, _PENDING.pop("composex", None))
+        _say(f"kafka: topics and ACLs reset ({t_p - t_k:.1f}s), {len(facts['kafka']['principals'])} principals "
+             f"with their SCRAM users and ACLs ({time.monotonic() - t_p:.1f}s)")
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
@@ -251,16 +255,8 @@ def _configure_principals(kafka, drifts: list[Drift], composex: dict | None = No
 
         write_private(kafka.scram_password_file(cred["username"]), cred["password"].encode())
     out = []
-    grants: dict[tuple, list[str]] = {}
-    for p in principals:
-        for a in p["acls"]:
-            ops = grants.setdefault((a.principal, a.resource_type, a.resource_name, a.pattern_type, a.host,
-                                     a.permission), [])
-            if a.operation not in ops:
-                ops.append(a.operation)
-    files = {user: kafka.scram_user(user)["password_file"] for user in sorted(users)}
-    for (principal, rtype, rname, ptype, host, perm), ops in grants.items():
-        kafka.create_acls(principal, rtype, rname, ops, pattern_type=ptype, host=host, permission=perm)
+    files = {user: info["password_file"] for user, info in kafka.scram_users(users).items()}
+    kafka.create_acl_entries(a for p in principals for a in p["acls"])
     for p in principals:
         user = p["principal"].split(":", 1)[1]
         out.append({"principal": p["principal"], "role": p.get("role"), "password_file": files[user],

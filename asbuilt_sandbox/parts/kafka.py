@@ -404,6 +404,31 @@ class KafkaPart:
                                lambda nid: wanted <= set(_acls_on(admin, nid, pattern, principal)))
         return result["succeeded"]
 
+    def create_acl_entries(self, entries: Iterable[Any]) -> int:
+        """Create many ACLs at once (``asbuilt.model.kafka.AclEntry``-like objects: principal,
+        resource_type, resource_name, pattern_type, operation, permission, host) and wait until
+        every broker serves all of them; returns how many were created."""
+        from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
+
+        acls = list({ACL(principal=e.principal, host=e.host, operation=ACLOperation[e.operation.upper()],
+                         permission_type=ACLPermissionType[e.permission.upper()],
+                         resource_pattern=ResourcePattern(ResourceType[e.resource_type.upper()], e.resource_name,
+                                                          ACLResourcePatternType[e.pattern_type.upper()]))
+                     for e in entries})
+        if not acls:
+            return 0
+        from kafka.admin import ACLFilter, ResourcePatternFilter
+
+        with self.admin() as admin:
+            result = admin.create_acls(acls)
+            if result["failed"]:
+                raise PartError(PART, f"creating ACLs failed: {result['failed'][:3]}", self.process(1).logfile)
+            wanted = set(result["succeeded"])
+            everything = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+            self._wait_visible(admin, f"{len(wanted)} ACLs",
+                               lambda nid: wanted <= set(_acls_on(admin, nid, everything, None)))
+        return len(acls)
+
     def describe_acls(self, principal: str | None = None, resource_type: str = "ANY",
                       resource_name: str | None = None, pattern_type: str = "ANY") -> list:
         """The ACLs matching a filter (``None`` matches any principal / resource name)."""
@@ -508,16 +533,24 @@ class KafkaPart:
     def scram_user(self, user: str) -> dict[str, str]:
         """Create (or reset) ``user``'s SCRAM-SHA-512 credential with the password of its file and
         wait until every broker authenticates it; returns {principal, username, password_file}."""
+        return self.scram_users([user])[user]
+
+    def scram_users(self, users: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``scram_user`` for several users at once (one AlterUserScramCredentials, one wait)."""
         from kafka.admin import UserScramCredentialUpsertion
 
-        pw_file = self.scram_password_file(user)
-        upsert = UserScramCredentialUpsertion(user, SCRAM_MECHANISM, pw_file.read_text().strip())
+        users = sorted(set(users))
+        if not users:
+            return {}
+        files = {u: self.scram_password_file(u) for u in users}
+        upserts = [UserScramCredentialUpsertion(u, SCRAM_MECHANISM, files[u].read_text().strip()) for u in users]
         with self.admin() as admin:
-            errors = {u: e for u, e in admin.alter_user_scram_credentials([upsert]).items() if e}
+            errors = {u: e for u, e in admin.alter_user_scram_credentials(upserts).items() if e}
         if errors:
-            raise PartError(PART, f"creating SCRAM user {user} failed: {errors[user]}", self.process(1).logfile)
-        self._wait_scram(user, pw_file)
-        return {"principal": f"User:{user}", "username": user, "password_file": str(pw_file)}
+            user, error = sorted(errors.items())[0]
+            raise PartError(PART, f"creating SCRAM user {user} failed: {error}", self.process(1).logfile)
+        self._wait_scram(files)
+        return {u: {"principal": f"User:{u}", "username": u, "password_file": str(files[u])} for u in users}
 
     def delete_scram_users(self, keep: Iterable[str] = ()) -> list[str]:
         """Delete every SCRAM credential but those of ``keep``; returns the users deleted."""
@@ -544,12 +577,12 @@ class KafkaPart:
                 "sasl_plain_username": user,
                 "sasl_plain_password": self.scram_password_file(user).read_text().strip()}
 
-    def _wait_scram(self, user: str, pw_file: Path, timeout: float = 30.0) -> None:
-        """Each broker applies the credential from the metadata log a moment after the controller
-        commits it: wait until a SASL_SSL handshake as ``user`` succeeds on every broker."""
+    def _wait_scram(self, files: dict[str, Path], timeout: float = 30.0) -> None:
+        """Each broker applies a credential from the metadata log a moment after the controller
+        commits it: wait until a SASL_SSL handshake as each user succeeds on every broker."""
         nodes = [Node(**n) for n in (self._load_state() or {}).get("nodes", [])]
         spec = {"servers": [f"{n.address}:{n.sasl_port}" for n in nodes], "ca": str(self.ca_file),
-                "user": user, "password_file": str(pw_file), "timeout": timeout}
+                "users": {u: str(f) for u, f in files.items()}, "timeout": timeout}
         argv = [sys.executable, "-c", _SCRAM_PROBE, json.dumps(spec)]
         netns = (self._load_state() or {}).get("netns")
         if netns:
@@ -557,7 +590,7 @@ class KafkaPart:
         res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
         if res.returncode != 0:
             reason = (res.stdout.strip().splitlines() or res.stderr.strip().splitlines() or ["?"])[-1]
-            raise PartError(PART, f"SCRAM user {user} not usable on every broker: {reason}", self.process(1).logfile)
+            raise PartError(PART, f"SCRAM users not usable on every broker: {reason}", self.process(1).logfile)
 
     # -------------------------------------------------------------- internals
 
@@ -875,21 +908,20 @@ import json, logging, sys, time
 logging.disable(logging.CRITICAL)
 from kafka import KafkaAdminClient
 spec = json.loads(sys.argv[1])
-password = open(spec["password_file"]).read().strip()
 deadline = time.monotonic() + spec["timeout"]
-pending = list(spec["servers"])
+pending = [(u, open(f).read().strip(), s) for u, f in sorted(spec["users"].items()) for s in spec["servers"]]
 reason = "no answer"
 while pending and time.monotonic() < deadline:
-    server = pending[0]
+    user, password, server = pending[0]
     try:
         admin = KafkaAdminClient(bootstrap_servers=[server], security_protocol="SASL_SSL", ssl_cafile=spec["ca"],
-                                 sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=spec["user"],
+                                 sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=user,
                                  sasl_plain_password=password, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
         admin.close()
         pending.pop(0)
         continue
     except Exception as exc:
-        reason = f"{server}: {type(exc).__name__}: {str(exc)[:200]}"
+        reason = f"{user}@{server}: {type(exc).__name__}: {str(exc)[:200]}"
     time.sleep(0.3)
 if pending:
     print(reason); sys.exit(1)
