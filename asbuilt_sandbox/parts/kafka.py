@@ -525,7 +525,7 @@ class KafkaPart:
             write_private(path, secrets.token_urlsafe(24).encode())
         return path
 
-    def scram_users(self) -> list[str]:
+    def scram_users_on(self) -> list[str]:
         """The users that have SCRAM credentials on the cluster."""
         with self.admin() as admin:
             return sorted(admin.describe_user_scram_credentials())
