@@ -88,7 +88,9 @@ def fact(c: Component, key: str, default: Any = None, doc: str = "") -> tuple[An
         if s.value is None:
             return Unknown(f"{key} is held in {s.where}, whose values are not read", s.where), s.where
         return s.value, s.where
-    unseen = _unseen(c)
+    # A Secret the scan could not read is taken to hold credentials, not configuration (live, a
+    # Secret's keys are listed, so this never decides there); an unread ConfigMap may set anything.
+    unseen = list(c.unseen_configmaps) if not sensitive(key) else _unseen(c)
     if unseen:
         return Unknown(f"{key} is not set in the objects read; {', '.join(unseen)} (not among them) may set it",
                        c.resource), f"{c.resource} (not set)"
