@@ -303,3 +303,42 @@ def test_sensitive_keys():
         assert sensitive(k), k
     for k in ("CDK_ADMIN_EMAIL", "GATEWAY_SECURITY_PROTOCOL", "CDK_DATABASE_PASSWORD_FILE", "CDK_ROOT_LOG_FORMAT"):
         assert not sensitive(k), k
+
+
+# --------------------------------------------------------------------------- the real charts' defaults
+
+
+def test_the_real_charts_defaults_fail_as_the_facts_say():
+    """Conduktor's charts with their defaults (tests/cdk/fixtures/charts-defaults.yaml, written from
+    their templates): each control fails for the documented reason; OPS-01 and HA-03 pass (the charts
+    default requests/limits and one Cortex)."""
+    import yaml
+    from pathlib import Path
+
+    docs = [d for d in yaml.safe_load_all((Path(__file__).parent / "fixtures" / "charts-defaults.yaml").read_text())
+            if d]
+    e = cdk.read(docs, "conduktor")
+    assert {c.kind for c in e.components} == {"console", "cortex", "gateway"}
+    got = {cid: decide(cid, build(e)) for cid, build in ITEMS.items()}
+    expect = {
+        "CDK-HA-01": ["1 replica", "fewer than 2"],
+        "CDK-HA-02": ["2 replica", "fewer than 3"],
+        "CDK-ST-01": ["requests no ephemeral-storage", "data: emptyDir without sizeLimit"],
+        "CDK-SEC-01": ["plain HTTP", "GATEWAY_HTTPS_KEY_STORE_PATH", "listener INTERNAL", "PLAINTEXT"],
+        "CDK-SEC-02": ["admin/conduktor"],
+        "CDK-SEC-03": ["no SSO"],
+        "CDK-SEC-04": ["container gateway", "runAsNonRoot is not true", "allowPrivilegeEscalation"],
+        "CDK-OPS-02": ["no ServiceMonitor", "no PrometheusRule"],
+        "CDK-OPS-03": ["CDK_ROOT_LOG_FORMAT", "documented default", "LOG4J2_APPENDER_LAYOUT"],
+        "CDK-NET-01": ["routes by PORT", "no Service of type LoadBalancer"],
+    }
+    for cid, words in expect.items():
+        v = got[cid]
+        assert v.status == "fail", (cid, v.message)
+        for w in words:
+            assert w in v.message, (cid, w, v.message)
+    assert got["CDK-OPS-01"].status == "pass", got["CDK-OPS-01"].message
+    assert got["CDK-HA-03"].status == "pass", got["CDK-HA-03"].message
+    # the Console's credentials come from the chart's Secret: not findings
+    assert "CDK_ADMIN_PASSWORD" not in got["CDK-SEC-02"].message
+    assert "placeholder" not in json.dumps([v.to_json() for v in got.values()])
