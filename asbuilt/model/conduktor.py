@@ -244,8 +244,9 @@ class _Objects:
 
 def _written(key: str, value: Any, source: str, where: str, via: str = "") -> Setting:
     text = value if isinstance(value, str) else (None if value is None else str(value))
-    if sensitive(key):
-        return Setting(key, source, where, None, classify_value(text), via)
+    kind = classify_value(text)
+    if sensitive(key) or kind == "secret-pattern":  # a value in a credential format is never kept either
+        return Setting(key, source, where, None, kind, via)
     return Setting(key, source, where, text, classify_value(text), via)
 
 

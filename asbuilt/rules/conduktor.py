@@ -414,6 +414,8 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
                                     f"({i['where']})"))
         elif kind in ("empty", "reference", "setting"):
             continue
+        elif i["key"].endswith("_URL") and kind == "literal":
+            continue  # a connection URL without credentials in it (those are secret-pattern) is not a secret
         elif src in ("env", "configmap", "configMapKeyRef", "config-file", "configmap-file"):
             findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"))
         elif src == "file":

@@ -342,3 +342,14 @@ def test_the_real_charts_defaults_fail_as_the_facts_say():
     # the Console's credentials come from the chart's Secret: not findings
     assert "CDK_ADMIN_PASSWORD" not in got["CDK-SEC-02"].message
     assert "placeholder" not in json.dumps([v.to_json() for v in got.values()])
+
+
+def test_database_url_with_a_password_fails_without_one_passes():
+    def console(url):
+        return deployment("c", "conduktor/conduktor-console:1", env=[{"name": "CDK_DATABASE_URL", "value": url}])
+    v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read([console(f"postgresql://conduktor:{SECRET}@db:5432/c")],
+                                                          "conduktor")))
+    assert v.status == "fail" and "CDK_DATABASE_URL" in v.message and SECRET not in json.dumps(v.to_json())
+    v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read([console("jdbc:postgresql://db:5432/c?sslmode=require")],
+                                                          "conduktor")))
+    assert v.status == "pass", v.message
