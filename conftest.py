@@ -13,4 +13,5 @@ pytest_plugins = [
     "steps.helm_version",
     "steps.conduktor_services",
     "steps.composex",
+    "steps.conduktor",
 ]

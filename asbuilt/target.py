@@ -161,6 +161,7 @@ class KubernetesSection(_Strict):
     context: str | None = None
     namespace: str = "conncentric"
     release: str = "conncentric"  # the helm release name
+    conduktor_namespace: str = "conduktor"  # where the Conduktor platform runs (profile conduktor-k8s)
     request_timeout: StrictFloat = Field(15, gt=0, le=120)
 
 

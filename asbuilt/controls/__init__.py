@@ -77,7 +77,7 @@ class Unit:
 
 
 _MODULES = {"VER": "ver", "SIZE": "size", "HA": "ha", "NET": "net", "IAM": "iam", "S3": "s3", "ECR": "ecr",
-            "SDK": "sdk", "K8S": "k8s", "HELM": "helm", "INST": "inst", "BNDL": "bndl", "MSG": "msg",
+            "SDK": "sdk", "K8S": "k8s", "HELM": "helm", "INST": "inst", "BNDL": "bndl", "MSG": "msg", "CDK": "cdk",
             "SUITE": "suite", "CPX": "cpx"}
 
 

@@ -39,7 +39,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "conduktor.platform.configMapName" -}}
-{{- printf "%s-config" (include "conduktor.fullname" .) -}}
+{{- printf "%s-platform" (include "conduktor.fullname" .) -}}
 {{- end -}}
 
 {{- define "conduktor.platform.tls.secretName" -}}
