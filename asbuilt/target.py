@@ -202,8 +202,9 @@ class ConduktorDatabase(_Strict):
 
 
 class ConduktorSection(_Strict):
-    namespace: str = "conduktor"
-    release: str = "conduktor"
+    """What the target knows of the Conduktor platform beyond its Kubernetes objects (which are
+    read in ``kubernetes.conduktor_namespace``)."""
+
     database: ConduktorDatabase = ConduktorDatabase()
 
 

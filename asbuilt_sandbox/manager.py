@@ -417,8 +417,6 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             "sslrootcert": pg["ca_file"],
         },
         "conduktor": {
-            "namespace": "conduktor",
-            "release": "conduktor",
             "database": {
                 "password": {"file": pg["conduktor"]["password_file"]},
                 "sslrootcert": pg["ca_file"],

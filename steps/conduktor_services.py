@@ -28,7 +28,7 @@ def console_database(target, asbuilt_run):
     if target.kubernetes is None:
         pytest.skip("the target file has no kubernetes section (the Console's Deployment is read from it)")
     kube = k8sprobe.KubeProbe(target.kubernetes, target)
-    found, where = ps.console_database_settings(kube, cdk.namespace)
+    found, where = ps.console_database_settings(kube, target.kubernetes.conduktor_namespace)
     db = cdk.database
     settings = ps.ConnectionSettings(host=found["host"], port=found["port"], dbname=found["dbname"],
                                      user=found["user"], password=db.password, sslrootcert=db.sslrootcert,
@@ -57,12 +57,16 @@ def console_db(console_database):
 
 @then("it is PostgreSQL at the minimum version and refuses connections without TLS")
 def console_db_tls(console_db, decide, verdict):
-    verdict(decide("CDK-DB-01", [console_db]))
+    from asbuilt.rules.conduktor import database_items
+
+    verdict(decide("CDK-DB-01", database_items([console_db])))
 
 
 @then("it is highly available and backed up")
 def console_db_ha(console_db, decide, verdict):
-    verdict(decide("CDK-DB-02", [console_db]))
+    from asbuilt.rules.conduktor import database_items
+
+    verdict(decide("CDK-DB-02", database_items([console_db])))
 
 
 @given("the Gateway's Kafka principal and its ACLs on the cluster", target_fixture="gateway_principals")
@@ -81,4 +85,6 @@ def gateway_principals(target):
 
 @then("its ACLs are the documented ones and nothing broader")
 def gateway_acls(gateway_principals, decide, verdict):
-    verdict(decide("CDK-SEC-05", gateway_principals))
+    from asbuilt.rules.conduktor import principal_items
+
+    verdict(decide("CDK-SEC-05", principal_items(gateway_principals)))
