@@ -108,13 +108,52 @@ def find_projects(files: list[Path]) -> list[tuple[Path, list[Path]]]:
 # --------------------------------------------------------------------------- one file
 
 
+def _load(path: Path) -> tuple[Any, dict]:
+    """(data, origins) of one compose file, bounded and safe (asbuilt.safeio), YAML merge keys
+    (``<<: *common``, as compose files use them for shared settings) applied."""
+    import yaml
+
+    from asbuilt.safeio import loader_for, read_text
+    from asbuilt.static.values import _construct
+
+    shown = display_path(path)
+    text = read_text(path, "compose", "iac", RunError)
+    try:
+        node = yaml.compose(text, Loader=loader_for("iac"))
+        if node is None:
+            return {}, {}
+        flattener = yaml.SafeLoader("")
+        try:
+            stack, seen = [node], set()
+            while stack:
+                n = stack.pop()
+                if id(n) in seen:
+                    continue
+                seen.add(id(n))
+                if isinstance(n, yaml.MappingNode):
+                    flattener.flatten_mapping(n)
+                    stack += [v for pair in n.value for v in pair]
+                elif isinstance(n, yaml.SequenceNode):
+                    stack += list(n.value)
+        finally:
+            flattener.dispose()
+        origins: dict = {}
+        return _construct(node, shown, (), origins), origins
+    except RecursionError:
+        raise RunError(f"{shown}: not valid YAML: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RunError(f"{shown}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
+                       f"{getattr(exc, 'problem', None) or exc}") from None
+    except ValueError as exc:
+        raise RunError(f"{shown}: not valid YAML: {exc}") from None
+
+
 class _Doc:
     def __init__(self, path: Path):
-        from asbuilt.static.values import load_yaml_with_lines
-
         self.path = path
         self.shown = display_path(path)
-        self.data, self.origins = load_yaml_with_lines(path)
+        self.data, self.origins = _load(path)
         if not isinstance(self.data, dict):
             raise RunError(f"{self.shown}: not a compose file (the top level is not a mapping)")
 
@@ -273,7 +312,7 @@ def _merge(base: _Doc, override: _Doc) -> dict:
 def _schema() -> dict:
     import json
 
-    from importlib_resources import files
+    from importlib.resources import files
 
     return json.loads(files("compose_x_render").joinpath("compose-spec.json").read_text())
 
@@ -437,6 +476,11 @@ def project_stacks(files: list[Path]) -> list[Any]:
     """One ``composex`` file stack per base compose file (asbuilt.static.engine)."""
     from asbuilt.static.files import FileStack
 
+    try:
+        import compose_x_render.compose_x_render  # noqa: F401
+    except ImportError:
+        raise RunError("compose-x-render is not installed (CPX-01 merges ComposeX projects with it): "
+                       "pip install 'compose-x-render>=1.1,<2'") from None
     out = []
     for base, overrides in find_projects(files):
         project = read_project(base, overrides)
@@ -450,7 +494,7 @@ def project_stacks(files: list[Path]) -> list[Any]:
 def _item(s: Any, resource: str, where: str, **facts: Any) -> dict:
     file, _, line = where.rpartition(":")
     return {"resource": resource, **facts, "file": file or s.loc.file, "line": int(line) if line.isdigit() else 1,
-            "_anchor": s.key}
+            "_anchor": f"{s.key}#{resource}"}
 
 
 def _problem(p: MergeProblem) -> dict:
