@@ -442,8 +442,12 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
     target["static"] = {
         "terraform": [str(ref / "terraform")],
         "cloudformation": [str(ref / "cloudformation")],
+        # (not the Conduktor chart: the conncentric-aws chart rules judge every chart the target names,
+        # there is no per-profile chart list yet; conduktor-k8s judges the deployed objects live)
         "charts": [{"path": str(ref / "chart" / "conncentric"), "values": [str(ref / "values" / "production.yaml")]}],
         "gradle": [str(ref / "plugin")],
+        # the Conduktor and ComposeX references the sandbox deploys (conduktor-k8s, composex-ecs)
+        "compose": [str(ref / "composex")],
         "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
     }
     if "composex" in facts:
