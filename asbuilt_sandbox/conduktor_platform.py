@@ -17,8 +17,9 @@ so each ``up`` is a fresh install:
    -f values/sandbox.yaml -f <generated>``: the generated values point the Gateway at the sandbox
    Kafka's SASL_SSL bootstrap. The chart's ``crds/`` (ServiceMonitor, PrometheusRule) are
    installed by helm before the release's objects.
-3. Drifts (``Drift.kube``): ``conduktor_values`` merged into the generated values, and
-   ``conduktor_patches`` (strategic merge patches after helm, as ``kubectl edit``).
+3. Drifts (``Drift.kube``): ``conduktor_values`` merged into the generated values,
+   ``conduktor_patches`` (strategic merge patches after helm, as ``kubectl edit``) and
+   ``conduktor_secret_drop`` ({Secret: [keys]} left out of the Secrets the sandbox makes).
 
 No container runs: the platform agent (``asbuilt_sandbox.agent``) keeps the Deployments' Pod
 objects and statuses, as for the platform release.
@@ -133,12 +134,16 @@ def deploy(kube_part, facts: dict, drifts: list) -> dict:
             if key in (d.kube or {}):
                 kdrift[key] = deep_merge(kdrift.get(key, {}), d.kube[key])
         kdrift.setdefault("conduktor_patches", []).extend((d.kube or {}).get("conduktor_patches", []))
+        for secret, keys in (d.kube or {}).get("conduktor_secret_drop", {}).items():
+            kdrift.setdefault("conduktor_secret_drop", {}).setdefault(secret, []).extend(keys)
     kube = _kube(kube_facts["kubeconfig"], kube_facts["context"])
     from asbuilt_sandbox.platform import _apply
 
     _apply(kube, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ref.NAMESPACE}})
     gateway_user = ref.GATEWAY_PRINCIPAL.split(":", 1)[1]
+    dropped = kdrift.get("conduktor_secret_drop", {})
     for name, data in secret_data(ref, pg, kafka, gateway_user).items():
+        data = {k: v for k, v in data.items() if k not in dropped.get(name, ())}
         _apply(kube, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                       "metadata": {"name": name, "namespace": ref.NAMESPACE,
                                    "labels": {"app.kubernetes.io/managed-by": "asbuilt-sandbox"},

@@ -190,15 +190,16 @@ DRIFTS += [
                                                               "limits": {"ephemeral-storage": None}}}}}}),
     Drift("console-db-without-tls", ("CDK-DB-01",), "the Console database admits the Console's user without TLS "
           "(a hostnossl pg_hba line)", postgres={"conduktor_tls": False}),
-    Drift("gateway-internal-plaintext", ("CDK-SEC-01", "CDK-NET-01"), "the Gateway's internal listener at its "
-          "PLAINTEXT default (SNI routing needs TLS)",
+    Drift("gateway-internal-plaintext", ("CDK-SEC-01",), "the Gateway's internal listener at its "
+          "PLAINTEXT default (clients inside the cluster talk to it unencrypted)",
           kube={_CDK: {"conduktor-gateway": {"gateway": {"listeners": {"internal": {
               "securityProtocol": "PLAINTEXT", "routing": "port"}}}}}}),
     Drift("gateway-jaas-in-env", ("CDK-SEC-02",), "a JAAS config with a password in gateway.env (renders into a "
-          "ConfigMap)",
+          "ConfigMap) instead of the Gateway's Secret",
           kube={_CDK: {"conduktor-gateway": {"gateway": {"env": {"KAFKA_SASL_JAAS_CONFIG":
               'org.apache.kafka.common.security.scram.ScramLoginModule required username="conduktor-gateway" '
-              'password="sandbox-literal-' + 'drift";'}}}}}),
+              'password="sandbox-literal-' + 'drift";'}}}},
+                "conduktor_secret_drop": {"conduktor-gateway-credentials": ["KAFKA_SASL_JAAS_CONFIG"]}}),
     Drift("console-oidc-secret-in-config", ("CDK-SEC-02",), "the OIDC client secret written in the Console config "
           "(lands in the ConfigMap)",
           kube={_CDK: {"console": {"config": {"sso": {"oauth2": [{
