@@ -14,6 +14,16 @@ ones and every ACL is deleted before the platform topics are made; and every Kub
 kube-apiserver did not make itself is deleted before helm installs the release
 (``asbuilt_sandbox.kube_reset``).
 
+Next to the platform, ``up`` also builds the two other seed systems' deployments: the Conduktor
+reference in namespace ``conduktor`` (``asbuilt_sandbox.conduktor_platform``, with the real helm)
+and its Console database (role ``conduktor``, TLS required by pg_hba), and the ComposeX
+reference's ECS cluster, services, task definitions and Secrets Manager secrets in moto
+(``asbuilt_sandbox.composex_reference``). Their Kafka principals (the Gateway's; Connect's
+worker, producer and consumer; Control Center's) become SCRAM-SHA-512 users on the brokers'
+SASL_SSL listener with their documented ACLs (every other SCRAM user goes). The target file
+names the SASL_SSL bootstrap, the principals (passwords as file references), the Console
+database's password/CA/RDS instance (``conduktor:``) and the ECS side (``ecs:``).
+
 A part that fails to start stops ``up`` with one line naming the part and its log file; what
 had started is stopped again.
 """
