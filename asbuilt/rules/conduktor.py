@@ -794,3 +794,44 @@ def gateway_principal(items: list[dict]) -> Verdict:
                      "prefix _conduktor_<cluster id>_, Read/Describe on its group, Describe on the cluster and on "
                      "topics) with kafka-acls.sh, and remove ALL, Alter/Delete on every topic, cluster Alter and "
                      "super-user status")
+
+
+# --------------------------------------------------------------------------- for the live readers
+
+
+def console_database_settings(estate: Estate) -> list[dict]:
+    """Where each Console's database settings are (for the CDK-DB-01 reader): host, port, name and
+    user as values when written outside Secrets, else the Secret key that holds them (read by the
+    live reader with its own access, never reported); ``url_from`` when CDK_DATABASE_URL is used.
+    Console's documented default sslmode is ``prefer``."""
+    out = []
+    for c in estate.of(CONSOLE):
+        def one(key: str) -> dict:
+            s = c.setting(key)
+            if s is None:
+                return {"value": None, "where": None}
+            return {"value": None if is_unknown(s.value) else s.value, "where": s.where, "source": s.source}
+
+        out.append({"resource": c.resource, "url": one("CDK_DATABASE_URL"), "host": one("CDK_DATABASE_HOSTS_0_HOST"),
+                    "port": one("CDK_DATABASE_HOSTS_0_PORT"), "name": one("CDK_DATABASE_NAME"),
+                    "user": one("CDK_DATABASE_USERNAME"), "password": {"where": c.where("CDK_DATABASE_PASSWORD")},
+                    "unread_sources": _unseen(c)})
+    return out
+
+
+def gateway_principal_context(estate: Estate) -> list[dict]:
+    """Each Gateway's GATEWAY_CLUSTER_ID / GATEWAY_GROUP_ID (documented defaults: gateway,
+    conduktor_<cluster id>) and where its Kafka credentials are: the ``context`` a
+    KafkaPrincipal of role "gateway" carries for CDK-SEC-05."""
+    from asbuilt.rules.conduktor_acls import DEFAULT_CLUSTER_ID, default_group_id
+
+    out = []
+    for c in estate.of(GATEWAY):
+        cid, cw = fact(c, "GATEWAY_CLUSTER_ID", DEFAULT_CLUSTER_ID, "the Gateway image's cluster id")
+        cid = cid if not is_unknown(cid) else DEFAULT_CLUSTER_ID
+        gid, gw = fact(c, "GATEWAY_GROUP_ID", default_group_id(cid), "conduktor_<GATEWAY_CLUSTER_ID>")
+        out.append({"resource": c.resource, "cluster_id": cid, "cluster_id_from": cw,
+                    "group_id": None if is_unknown(gid) else gid, "group_id_from": gw,
+                    "jaas_config_from": c.where("KAFKA_SASL_JAAS_CONFIG"),
+                    "sasl_mechanism": c.value("KAFKA_SASL_MECHANISM")})
+    return out

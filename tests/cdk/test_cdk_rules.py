@@ -353,3 +353,19 @@ def test_database_url_with_a_password_fails_without_one_passes():
     v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read([console("jdbc:postgresql://db:5432/c?sslmode=require")],
                                                           "conduktor")))
     assert v.status == "pass", v.message
+
+
+def test_live_reader_helpers_say_where_the_settings_are():
+    import yaml
+    from pathlib import Path
+
+    docs = [d for d in yaml.safe_load_all((Path(__file__).parent / "fixtures" / "charts-defaults.yaml").read_text())
+            if d]
+    e = cdk.read(docs, "conduktor")
+    (db,) = cdk.console_database_settings(e)
+    assert db["host"]["value"] == "postgresql.db.svc.cluster.local" and db["name"]["value"] == "conduktor"
+    assert db["user"]["where"] == "Secret conduktor/console-platform key CDK_DATABASE_USERNAME"
+    assert db["user"]["value"] is None
+    (gw,) = cdk.gateway_principal_context(e)
+    assert gw["cluster_id"] == "gateway" and gw["group_id"] == "conduktor_gateway"
+    assert "documented default" in gw["cluster_id_from"]
