@@ -236,8 +236,15 @@ def storage_items(estate: Estate) -> list[dict]:
 
 
 def _interceptors(c: Component) -> list[str] | Unknown:
-    texts = [str(s.value) for k, s in c.settings.items()
-             if isinstance(s.value, str) and ("interceptor" in k.lower() or "Plugin" in s.value)]
+    """The large-message / large-batch interceptors configured: in the interceptors file
+    (GATEWAY_INTERCEPTOR_CONFIG_LOCATION, from its ConfigMap) or in any setting naming a plugin."""
+    texts = [str(s.value) for k, s in c.settings.items() if k != "GATEWAY_INTERCEPTOR_CONFIG_LOCATION"
+             and isinstance(s.value, str) and ("interceptor" in k.lower() or "Plugin" in s.value)]
+    if c.interceptors_file is not None:
+        where, content = c.interceptors_file
+        if content is None and not texts:
+            return Unknown(f"the interceptors file is {where}, whose content is not among the objects read", c.resource)
+        texts.append(content or "")
     if not texts and _unseen(c):
         return Unknown(f"the interceptor configuration may be in {', '.join(_unseen(c))}, not among the objects read",
                        c.resource)

@@ -369,3 +369,19 @@ def test_live_reader_helpers_say_where_the_settings_are():
     (gw,) = cdk.gateway_principal_context(e)
     assert gw["cluster_id"] == "gateway" and gw["group_id"] == "conduktor_gateway"
     assert "documented default" in gw["cluster_id_from"]
+
+
+def test_gateway_pvc_is_fine_with_a_large_message_interceptor_in_its_mounted_file():
+    dep = deployment("gw", "conduktor/conduktor-gateway:3.10",
+                     env=[{"name": "GATEWAY_INTERCEPTOR_CONFIG_LOCATION", "value": "/etc/gw/interceptors.json"}],
+                     volumes=[{"name": "cfg", "configMap": {"name": "gw-int"}},
+                              {"name": "cache", "persistentVolumeClaim": {"claimName": "c"}}],
+                     mounts=[{"name": "cfg", "mountPath": "/etc/gw"}, {"name": "cache", "mountPath": "/cache"}])
+    plugin = '[{"name": "large", "pluginClass": "io.conduktor.gateway.interceptor.LargeMessageHandlingPlugin"}]'
+    assert decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep, configmap("gw-int", {"interceptors.json": plugin})],
+                                                          "conduktor"))).status == "pass"
+    v = decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep, configmap("gw-int", {"interceptors.json": "[]"})],
+                                                        "conduktor")))
+    assert v.status == "fail" and "persistent volume(s) cache" in v.message
+    v = decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep], "conduktor")))
+    assert v.status == "error" and "ConfigMap conduktor/gw-int" in v.message
