@@ -20,7 +20,7 @@ ST-01      {resource, component, ephemeral_request, ephemeral_limit, volumes: [{
 SEC-01     console {resource, component, https_in_pod, https_from, tls_ingresses, plain_ingresses,
            endpoint}; gateway {resource, component, admin_https, admin_from, listeners:
            [{name, protocol, from}], keystore, endpoint}
-SEC-02     {resource, component, key, source, where, value_kind}  (never a value)
+SEC-02     {resource, component, workload, key, origin, where, value_kind}  (never a value)
 SEC-03     {resource, component, oidc: [{index, issuer, client_id, client_secret}], ldap,
            root_email, root_password}
 SEC-04     asbuilt.model.k8s.containers_of items + component, recognised_by
@@ -386,18 +386,18 @@ def secret_items(estate: Estate) -> list[dict]:
             if not (sensitive(key) or s.value_kind == "secret-pattern"):
                 continue
             state = s.value if is_unknown(s.value) else s.source
-            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, source=state,
+            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=state,
                              where=s.where, value_kind=s.value_kind or "held in a Secret" if s.from_secret else
                              s.value_kind, **({"via": s.via} if s.via else {})))
         if c.kind == GATEWAY and c.setting("GATEWAY_ADMIN_API_USERS") is None:
             if c.unseen_secrets:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
-                                 key="GATEWAY_ADMIN_API_USERS", source="secret",
+                                 key="GATEWAY_ADMIN_API_USERS", origin="secret",
                                  where=f"expected in {', '.join(c.unseen_secrets)} (not among the objects read: "
                                        "its keys are not listed)", value_kind="held in a Secret"))
             else:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
-                                 key="GATEWAY_ADMIN_API_USERS", source="image default",
+                                 key="GATEWAY_ADMIN_API_USERS", origin="image default",
                                  where=f"{DOCUMENTED}: the Gateway image's admin user admin/conduktor",
                                  value_kind="literal"))
     return out
@@ -410,7 +410,7 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
                                 "license, admin, database and Kafka credentials come from Secrets")
     findings = []
     for i in items:
-        src, kind = i["source"], i.get("value_kind")
+        src, kind = i["origin"], i.get("value_kind")
         if src in ("secret", "secretKeyRef", "secret-file"):
             continue
         if src == "image default":
@@ -427,7 +427,7 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
             findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"))
         elif src == "file":
             findings.append(Finding(i["resource"], f"{i['key']} comes from {i['where']}, not from a Secret"))
-    shown = sorted({f"{i['key']} ({i['source']})" for i in items})
+    shown = sorted({f"{i['key']} ({i['origin']})" for i in items})
     return summarise(control, findings, f"{len(items)} sensitive setting(s) come from Secrets: {', '.join(shown)}",
                      items,
                      "put the value in a Kubernetes Secret and reference it: console config.existingSecret / "
