@@ -14,12 +14,11 @@ from asbuilt.rules import conduktor as cdk
 
 
 @pytest.fixture(scope="session")
-def conduktor_estate(target) -> cdk.Estate:
-    if target.kubernetes is None:
-        pytest.skip("the target file has no kubernetes section")
-    probe = k8sprobe.KubeProbe(target.kubernetes, target)
+def conduktor_estate(kube: k8sprobe.KubeProbe, target) -> cdk.Estate:
+    """The Conduktor namespace read once per run (``kube``: steps/platform.py's probe, which skips
+    a target without a kubernetes section)."""
     ns = target.kubernetes.conduktor_namespace
-    return cdk.read(probe.conduktor_objects(ns), ns)
+    return cdk.read(kube.conduktor_objects(ns), ns)
 
 
 @given("the Conduktor objects of the Conduktor namespace", target_fixture="conduktor")

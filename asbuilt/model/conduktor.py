@@ -110,6 +110,7 @@ class Component:
     services: list[dict] = field(default_factory=list)           # Services selecting its pods
     hpas: list[dict] = field(default_factory=list)               # HPAs targeting it
     config_file: str = ""                                        # where its YAML config was read
+    interceptors_file: tuple[str, str | None] | None = None      # Gateway: (where, content) of its interceptors
     anchor: dict = field(default_factory=dict)                   # static: {"file", "line", "_anchor"}
 
     def value(self, key: str) -> Any:
@@ -406,6 +407,11 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
                     file_settings[key] = _written(key, text, "config-file", fwhere)
         elif conf is not None:
             comp.config_file = where
+    if comp.kind == GATEWAY:
+        loc = env_settings.get("GATEWAY_INTERCEPTOR_CONFIG_LOCATION")
+        if loc is not None and isinstance(loc.value, str) and loc.value.startswith("/"):
+            source, where, content = _file_source(loc.value, mounts, objs, ns)
+            comp.interceptors_file = (where, content if source == "configmap-file" else None)
     comp.settings = {**file_settings, **env_settings}
 
 

@@ -20,7 +20,7 @@ ST-01      {resource, component, ephemeral_request, ephemeral_limit, volumes: [{
 SEC-01     console {resource, component, https_in_pod, https_from, tls_ingresses, plain_ingresses,
            endpoint}; gateway {resource, component, admin_https, admin_from, listeners:
            [{name, protocol, from}], keystore, endpoint}
-SEC-02     {resource, component, key, source, where, value_kind}  (never a value)
+SEC-02     {resource, component, workload, key, origin, where, value_kind}  (never a value)
 SEC-03     {resource, component, oidc: [{index, issuer, client_id, client_secret}], ldap,
            root_email, root_password}
 SEC-04     asbuilt.model.k8s.containers_of items + component, recognised_by
@@ -236,8 +236,15 @@ def storage_items(estate: Estate) -> list[dict]:
 
 
 def _interceptors(c: Component) -> list[str] | Unknown:
-    texts = [str(s.value) for k, s in c.settings.items()
-             if isinstance(s.value, str) and ("interceptor" in k.lower() or "Plugin" in s.value)]
+    """The large-message / large-batch interceptors configured: in the interceptors file
+    (GATEWAY_INTERCEPTOR_CONFIG_LOCATION, from its ConfigMap) or in any setting naming a plugin."""
+    texts = [str(s.value) for k, s in c.settings.items() if k != "GATEWAY_INTERCEPTOR_CONFIG_LOCATION"
+             and isinstance(s.value, str) and ("interceptor" in k.lower() or "Plugin" in s.value)]
+    if c.interceptors_file is not None:
+        where, content = c.interceptors_file
+        if content is None and not texts:
+            return Unknown(f"the interceptors file is {where}, whose content is not among the objects read", c.resource)
+        texts.append(content or "")
     if not texts and _unseen(c):
         return Unknown(f"the interceptor configuration may be in {', '.join(_unseen(c))}, not among the objects read",
                        c.resource)
@@ -379,18 +386,18 @@ def secret_items(estate: Estate) -> list[dict]:
             if not (sensitive(key) or s.value_kind == "secret-pattern"):
                 continue
             state = s.value if is_unknown(s.value) else s.source
-            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, source=state,
+            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=state,
                              where=s.where, value_kind=s.value_kind or "held in a Secret" if s.from_secret else
                              s.value_kind, **({"via": s.via} if s.via else {})))
         if c.kind == GATEWAY and c.setting("GATEWAY_ADMIN_API_USERS") is None:
             if c.unseen_secrets:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
-                                 key="GATEWAY_ADMIN_API_USERS", source="secret",
+                                 key="GATEWAY_ADMIN_API_USERS", origin="secret",
                                  where=f"expected in {', '.join(c.unseen_secrets)} (not among the objects read: "
                                        "its keys are not listed)", value_kind="held in a Secret"))
             else:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
-                                 key="GATEWAY_ADMIN_API_USERS", source="image default",
+                                 key="GATEWAY_ADMIN_API_USERS", origin="image default",
                                  where=f"{DOCUMENTED}: the Gateway image's admin user admin/conduktor",
                                  value_kind="literal"))
     return out
@@ -403,7 +410,7 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
                                 "license, admin, database and Kafka credentials come from Secrets")
     findings = []
     for i in items:
-        src, kind = i["source"], i.get("value_kind")
+        src, kind = i["origin"], i.get("value_kind")
         if src in ("secret", "secretKeyRef", "secret-file"):
             continue
         if src == "image default":
@@ -420,7 +427,7 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
             findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"))
         elif src == "file":
             findings.append(Finding(i["resource"], f"{i['key']} comes from {i['where']}, not from a Secret"))
-    shown = sorted({f"{i['key']} ({i['source']})" for i in items})
+    shown = sorted({f"{i['key']} ({i['origin']})" for i in items})
     return summarise(control, findings, f"{len(items)} sensitive setting(s) come from Secrets: {', '.join(shown)}",
                      items,
                      "put the value in a Kubernetes Secret and reference it: console config.existingSecret / "
@@ -794,3 +801,44 @@ def gateway_principal(items: list[dict]) -> Verdict:
                      "prefix _conduktor_<cluster id>_, Read/Describe on its group, Describe on the cluster and on "
                      "topics) with kafka-acls.sh, and remove ALL, Alter/Delete on every topic, cluster Alter and "
                      "super-user status")
+
+
+# --------------------------------------------------------------------------- for the live readers
+
+
+def console_database_settings(estate: Estate) -> list[dict]:
+    """Where each Console's database settings are (for the CDK-DB-01 reader): host, port, name and
+    user as values when written outside Secrets, else the Secret key that holds them (read by the
+    live reader with its own access, never reported); ``url_from`` when CDK_DATABASE_URL is used.
+    Console's documented default sslmode is ``prefer``."""
+    out = []
+    for c in estate.of(CONSOLE):
+        def one(key: str) -> dict:
+            s = c.setting(key)
+            if s is None:
+                return {"value": None, "where": None}
+            return {"value": None if is_unknown(s.value) else s.value, "where": s.where, "source": s.source}
+
+        out.append({"resource": c.resource, "url": one("CDK_DATABASE_URL"), "host": one("CDK_DATABASE_HOSTS_0_HOST"),
+                    "port": one("CDK_DATABASE_HOSTS_0_PORT"), "name": one("CDK_DATABASE_NAME"),
+                    "user": one("CDK_DATABASE_USERNAME"), "password": {"where": c.where("CDK_DATABASE_PASSWORD")},
+                    "unread_sources": _unseen(c)})
+    return out
+
+
+def gateway_principal_context(estate: Estate) -> list[dict]:
+    """Each Gateway's GATEWAY_CLUSTER_ID / GATEWAY_GROUP_ID (documented defaults: gateway,
+    conduktor_<cluster id>) and where its Kafka credentials are: the ``context`` a
+    KafkaPrincipal of role "gateway" carries for CDK-SEC-05."""
+    from asbuilt.rules.conduktor_acls import DEFAULT_CLUSTER_ID, default_group_id
+
+    out = []
+    for c in estate.of(GATEWAY):
+        cid, cw = fact(c, "GATEWAY_CLUSTER_ID", DEFAULT_CLUSTER_ID, "the Gateway image's cluster id")
+        cid = cid if not is_unknown(cid) else DEFAULT_CLUSTER_ID
+        gid, gw = fact(c, "GATEWAY_GROUP_ID", default_group_id(cid), "conduktor_<GATEWAY_CLUSTER_ID>")
+        out.append({"resource": c.resource, "cluster_id": cid, "cluster_id_from": cw,
+                    "group_id": None if is_unknown(gid) else gid, "group_id_from": gw,
+                    "jaas_config_from": c.where("KAFKA_SASL_JAAS_CONFIG"),
+                    "sasl_mechanism": c.value("KAFKA_SASL_MECHANISM")})
+    return out

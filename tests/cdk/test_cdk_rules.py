@@ -353,3 +353,35 @@ def test_database_url_with_a_password_fails_without_one_passes():
     v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read([console("jdbc:postgresql://db:5432/c?sslmode=require")],
                                                           "conduktor")))
     assert v.status == "pass", v.message
+
+
+def test_live_reader_helpers_say_where_the_settings_are():
+    import yaml
+    from pathlib import Path
+
+    docs = [d for d in yaml.safe_load_all((Path(__file__).parent / "fixtures" / "charts-defaults.yaml").read_text())
+            if d]
+    e = cdk.read(docs, "conduktor")
+    (db,) = cdk.console_database_settings(e)
+    assert db["host"]["value"] == "postgresql.db.svc.cluster.local" and db["name"]["value"] == "conduktor"
+    assert db["user"]["where"] == "Secret conduktor/console-platform key CDK_DATABASE_USERNAME"
+    assert db["user"]["value"] is None
+    (gw,) = cdk.gateway_principal_context(e)
+    assert gw["cluster_id"] == "gateway" and gw["group_id"] == "conduktor_gateway"
+    assert "documented default" in gw["cluster_id_from"]
+
+
+def test_gateway_pvc_is_fine_with_a_large_message_interceptor_in_its_mounted_file():
+    dep = deployment("gw", "conduktor/conduktor-gateway:3.10",
+                     env=[{"name": "GATEWAY_INTERCEPTOR_CONFIG_LOCATION", "value": "/etc/gw/interceptors.json"}],
+                     volumes=[{"name": "cfg", "configMap": {"name": "gw-int"}},
+                              {"name": "cache", "persistentVolumeClaim": {"claimName": "c"}}],
+                     mounts=[{"name": "cfg", "mountPath": "/etc/gw"}, {"name": "cache", "mountPath": "/cache"}])
+    plugin = '[{"name": "large", "pluginClass": "io.conduktor.gateway.interceptor.LargeMessageHandlingPlugin"}]'
+    assert decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep, configmap("gw-int", {"interceptors.json": plugin})],
+                                                          "conduktor"))).status == "pass"
+    v = decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep, configmap("gw-int", {"interceptors.json": "[]"})],
+                                                        "conduktor")))
+    assert v.status == "fail" and "persistent volume(s) cache" in v.message
+    v = decide("CDK-ST-01", ITEMS["CDK-ST-01"](cdk.read([dep], "conduktor")))
+    assert v.status == "error" and "ConfigMap conduktor/gw-int" in v.message

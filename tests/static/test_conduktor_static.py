@@ -71,6 +71,11 @@ CASES = [
          [replace(V, "requests: {cpu: 1000m, memory: 2Gi, ephemeral-storage: 2Gi}", "requests: {cpu: 1000m, memory: 2Gi}"),
           replace(V, "limits: {cpu: 3000m, memory: 4Gi, ephemeral-storage: 4Gi}", "limits: {cpu: 3000m, memory: 4Gi}")],
          CONSOLE_T, "kind: Deployment", ["requests no ephemeral-storage", "2Gi"]),
+    Case("chart-gateway-pvc-without-interceptor", "CDK-ST-01", "chart",
+         [replace(V, "      - name: tmp\n        emptyDir: {sizeLimit: 512Mi}\n",
+                  "      - name: tmp\n        emptyDir: {sizeLimit: 512Mi}\n      - name: cache\n"
+                  "        persistentVolumeClaim: {claimName: gateway-cache}\n")],
+         GATEWAY_T, "kind: Deployment", ["persistent volume(s) cache", "LargeMessageHandlingPlugin"]),
     Case("chart-internal-listener-plaintext-default", "CDK-SEC-01", "chart",
          [replace(V, "      internal:\n        securityProtocol: SASL_SSL\n", "      internal:\n")],
          GATEWAY_T, "kind: Deployment", ["listener INTERNAL", "PLAINTEXT", "not SASL_SSL"]),
@@ -200,6 +205,12 @@ def test_broken_variant_fails_only_its_control(case: Case, tmp_path, tmp_path_fa
     changed = {c: (base.get(c), v.status) for c, v in found.items() if c != case.control and base.get(c) != v.status
                and not (case.status == "error" and v.status == "error")}  # an unread source is unread for all
     assert not changed, f"other controls changed verdict: {changed}"
+    if case.status == "fail":  # the SARIF result points at a file
+        import json
+
+        sarif = json.loads((tmp_path / "reports" / "results.sarif").read_text())
+        results = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == case.control]
+        assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
     # no secret written in the edit reaches a report
     for f in (tmp_path / "reports").rglob("*"):
         if f.is_file():
