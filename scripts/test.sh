@@ -4,4 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 # pytest exits 5 when it collects no test: that is a failure here, not a pass.
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the sandbox tests share one worker and the one sandbox (they are
+# grouped in tests/conftest.py); the rest run beside them. ASBUILT_TEST_WORKERS=0 runs serially.
+workers="${ASBUILT_TEST_WORKERS:-2}"
+if [ "$workers" = "0" ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

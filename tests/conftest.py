@@ -89,3 +89,12 @@ def child_connect_log(tmp_path):
     from tests.helpers import ROOT
 
     return netguard_plugin.child_env(tmp_path / "child-guard", ROOT)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`), every test that needs the
+    embedded sandbox goes to one worker, so the one sandbox is brought up once and shared, while
+    the other worker runs the tests that need none of it (static checks, reports, rules)."""
+    for item in items:
+        if item.get_closest_marker("sandbox") is not None:
+            item.add_marker(pytest.mark.xdist_group("sandbox"))
