@@ -16,18 +16,14 @@ def _conduktor(target):
 
 
 @pytest.fixture(scope="session")
-def console_database(target, asbuilt_run):
+def console_database(target, asbuilt_run, kube):
     """The Console database as a DatabaseServer: host, port, database and user from the Console's
     Deployment (env, envFrom ConfigMaps/Secrets: the database keys only, never the password), the
     password and CA from the target (references), the HA/backup evidence from the RDS instance the
     target names or from the server's replication state plus the backup evidence it names."""
-    from asbuilt.probes import k8s as k8sprobe
     from asbuilt.readers import postgres_server as ps
 
-    cdk = _conduktor(target)
-    if target.kubernetes is None:
-        pytest.skip("the target file has no kubernetes section (the Console's Deployment is read from it)")
-    kube = k8sprobe.KubeProbe(target.kubernetes, target)
+    cdk = _conduktor(target)  # ``kube``: steps/platform.py's probe (skips a target without kubernetes)
     found, where = ps.console_database_settings(kube, target.kubernetes.conduktor_namespace)
     db = cdk.database
     settings = ps.ConnectionSettings(host=found["host"], port=found["port"], dbname=found["dbname"],
@@ -70,17 +66,24 @@ def console_db_ha(console_db, decide, verdict):
 
 
 @given("the Gateway's Kafka principal and its ACLs on the cluster", target_fixture="gateway_principals")
-def gateway_principals(target):
+def gateway_principals(target, conduktor_estate):
+    """The principal the target names for role gateway; its cluster id and group as the Gateway's
+    Deployment states them (documented defaults otherwise: asbuilt.rules.conduktor), over what
+    the target's context says."""
     from asbuilt.readers.kafka_acls import read_principals
+    from asbuilt.rules.conduktor import gateway_principal_context
 
     if target.kafka is None:
         pytest.skip("the target file has no kafka section")
     named = [p for p in target.kafka.principals if p.role == "gateway"]
     if not named:
         raise ProbeError("the target names no Kafka principal with role gateway (kafka.principals)")
+    deployed = gateway_principal_context(conduktor_estate)
+    context = {k: v for k, v in (deployed[0] if deployed else {}).items()
+               if k in ("cluster_id", "cluster_id_from", "group_id", "group_id_from") and v is not None}
     return read_principals(target, [{"principal": p.principal, "role": p.role,
-                                     "role_source": "target file kafka.principals", "context": p.context}
-                                    for p in named])
+                                     "role_source": "target file kafka.principals",
+                                     "context": {**p.context, **context}} for p in named])
 
 
 @then("its ACLs are the documented ones and nothing broader")
