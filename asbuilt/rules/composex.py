@@ -35,7 +35,7 @@ def merge_valid(items: list[dict]) -> Verdict:
         return errored("CPX-01", "no ComposeX project (a docker-compose.yml) was read: nothing to judge")
     for i in items:
         if i.get("kind") == "project" and not i.get("overrides"):
-            j.findings.append(Finding(i["resource"], "has no envs/<env>.yml override beside it: a ComposeX "
+            j.findings.append(Finding(f"{i['resource']}:1", "has no envs/<env>.yml override beside it: a ComposeX "
                                                      "project keeps one override per environment",
                                       location={"file": i["file"], "line": i["line"]}))
         for p in i.get("problems") or []:
