@@ -137,6 +137,25 @@ class AwsSection(_Strict):
     discover_tags: dict[str, str] = {}
 
 
+class EcsPrincipal(_Strict):
+    """A Kafka principal the ECS services authenticate as, and what it is for (CPX-03/04/06)."""
+
+    principal: str  # "User:connect-worker" (as the cluster's ACLs name it)
+    role: Literal["connect-worker", "connect-producer", "connect-consumer", "control-center"]
+
+
+class EcsSection(_Strict):
+    """The ECS side of a ComposeX deployment (composex-ecs): the cluster, the services (names or
+    ARNs; empty: every service of the cluster, filtered by ``tags`` when given) and, optionally,
+    the Kafka principals the services use. Without ``principals``, the usernames of JAAS configs
+    the task definitions pass in plain ``environment`` are used (a secret's value is never read)."""
+
+    cluster: str
+    services: list[str] = []
+    tags: dict[str, str] = {}
+    principals: list[EcsPrincipal] = []
+
+
 class KubernetesSection(_Strict):
     kubeconfig: Path | None = None
     context: str | None = None
@@ -224,6 +243,7 @@ class Target(_Strict):
     description: str | None = None
     profile: str | None = None  # default profile for `asbuilt run`
     aws: AwsSection | None = None
+    ecs: EcsSection | None = None  # composex-ecs: read through the aws section's endpoint and credentials
     kubernetes: KubernetesSection | None = None
     kafka: KafkaSection | None = None
     postgres: PostgresSection | None = None
