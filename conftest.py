@@ -11,4 +11,5 @@ pytest_plugins = [
     "steps.kafka_topics",
     "steps.platform",
     "steps.helm_version",
+    "steps.composex",
 ]
