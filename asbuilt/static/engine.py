@@ -558,10 +558,11 @@ class Scan:
             self.ctx.add_stack(bundle_stack(f))
         for f in self.inputs.compose:
             self.ctx.add_stack(compose_stack(f))
-        from asbuilt.static.compose import project_stacks  # ComposeX: base + envs/<env>.yml (CPX-*)
+        if any(DEFINITIONS[c].applies_to("composex") for c in self.controls):  # ComposeX projects (CPX-*)
+            from asbuilt.static.compose import project_stacks
 
-        for stack in project_stacks(self.inputs.compose):
-            self.ctx.add_stack(stack)
+            for stack in project_stacks(self.inputs.compose):
+                self.ctx.add_stack(stack)
         for stack in [s for s in self.ctx.stacks if getattr(s, "flavour", "") in FILE_KINDS]:
             for control in sorted(self.controls):
                 defn = DEFINITIONS[control]
