@@ -80,7 +80,8 @@ class EcsReader:
                                              for k, v in self.section.tags.items())]
             return out
 
-        return self.aws.once(("ecs", "services", self.section.cluster), fetch)
+        return self.aws.once(("ecs", "services", self.section.cluster, tuple(self.section.services),
+                              tuple(sorted(self.section.tags.items()))), fetch)
 
     def task_definition(self, arn: str) -> dict:
         def fetch() -> dict:

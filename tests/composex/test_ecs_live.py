@@ -95,3 +95,12 @@ def test_value_from_and_jaas_parsing():
     assert secret_id(f"{arn}:sasl.jaas.config::") == arn
     assert secret_id("arn:aws:ssm:us-east-1:123456789012:parameter/x") is None
     assert jaas_username('x required username="alice" password="p4ss";') == "alice"
+
+
+def test_services_found_by_tags(endpoint):
+    got, reader, _ = _read(endpoint, [])
+    tagged = reader.section.model_copy(update={"services": [], "tags": {"Project": "composex-reference"}})
+    assert {w.name for w in EcsReader(reader.aws, tagged).workloads()} == {"connect", "controlcenter"}
+    other = reader.section.model_copy(update={"services": [], "tags": {"Project": "someone-else"}})
+    v = unit("CPX-02").decide(EcsReader(reader.aws, other).credential_items(), load_profile("composex-ecs"), "live")
+    assert v.status == "error" and "nothing was examined" in v.message
