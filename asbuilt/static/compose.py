@@ -273,7 +273,7 @@ def _merge(base: _Doc, override: _Doc) -> dict:
 def _schema() -> dict:
     import json
 
-    from importlib_resources import files
+    from importlib.resources import files
 
     return json.loads(files("compose_x_render").joinpath("compose-spec.json").read_text())
 
@@ -437,6 +437,11 @@ def project_stacks(files: list[Path]) -> list[Any]:
     """One ``composex`` file stack per base compose file (asbuilt.static.engine)."""
     from asbuilt.static.files import FileStack
 
+    try:
+        import compose_x_render.compose_x_render  # noqa: F401
+    except ImportError:
+        raise RunError("compose-x-render is not installed (CPX-01 merges ComposeX projects with it): "
+                       "pip install 'compose-x-render>=1.1,<2'") from None
     out = []
     for base, overrides in find_projects(files):
         project = read_project(base, overrides)
@@ -450,7 +455,7 @@ def project_stacks(files: list[Path]) -> list[Any]:
 def _item(s: Any, resource: str, where: str, **facts: Any) -> dict:
     file, _, line = where.rpartition(":")
     return {"resource": resource, **facts, "file": file or s.loc.file, "line": int(line) if line.isdigit() else 1,
-            "_anchor": s.key}
+            "_anchor": f"{s.key}#{resource}"}
 
 
 def _problem(p: MergeProblem) -> dict:

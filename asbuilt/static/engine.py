@@ -571,7 +571,11 @@ class Scan:
                 try:
                     anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
                     for anchor in anchors:
-                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, stack.loc.file, stack.loc.line)
+                        file, line = stack.loc.file, stack.loc.line
+                        if stack.flavour == "composex":  # one anchor per item, placed where the item is
+                            first = next(i for i in self.ctx.facts(defn, stack) if i.get("_anchor") == anchor)
+                            file, line = first.get("file") or file, first.get("line") or line
+                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, file, line)
                 except (RunError, InputError):
                     raise
                 except Exception as exc:
