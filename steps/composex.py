@@ -34,7 +34,10 @@ def credentials_from_secrets_manager(ecs_credentials, decide, verdict):
 def kafka_principals(ecs_reader, target):
     if target.kafka is None:
         raise ProbeError("the target file has no kafka section: the ACLs cannot be read")
-    from asbuilt.readers.kafka_acls import read_principals
+    try:
+        from asbuilt.readers.kafka_acls import read_principals
+    except ImportError:
+        raise ProbeError("the Kafka ACL reader (asbuilt.readers.kafka_acls) is not installed") from None
     from asbuilt.rules.composex import principal_item
 
     return [principal_item(p) for p in read_principals(target.kafka, ecs_reader.principals())]

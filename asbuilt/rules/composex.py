@@ -328,8 +328,9 @@ def distinct_principals(items: list) -> Verdict:
 
 def control_center_admin(items: list) -> Verdict:
     """CPX-06 (info). Control Center needs admin-level access to the cluster (the seed): its
-    cluster-level rights are recorded as evidence and the verdict is ``warn`` while it holds
-    them, so a waiver documents the exception (``waived``); ``pass`` when it holds none."""
+    cluster-level rights are recorded as evidence and the verdict is ``fail`` while it holds
+    them (an info control: the report shows it as ``warn``, never failing the run), so a waiver
+    documents the exception (``waived``, examples/waivers.yaml); ``pass`` when it holds none."""
     items = _items(items)
     cc = [i for i in items if not is_unknown(i.get("role")) and i.get("role") == "control-center"]
     if not cc:
@@ -346,7 +347,7 @@ def control_center_admin(items: list) -> Verdict:
         if is_admin:
             admin.append(f"{i['resource']} holds {', '.join(sorted({a.operation for a in rights}))} at cluster level")
     if admin:
-        return Verdict("CPX-06", "warn", "Control Center's principal has cluster-level admin rights (the documented "
+        return Verdict("CPX-06", "fail", "Control Center's principal has cluster-level admin rights (the documented "
                                          "exception: record a waiver naming it): " + "; ".join(admin), evidence,
                        findings=[Finding(e["resource"], "cluster-level admin rights: "
                                          + "; ".join(e["cluster_rights"])) for e in evidence if e["admin"]],

@@ -35,7 +35,7 @@ def test_the_reference_conforms():
     assert decide("CPX-03", ps).status == "pass", decide("CPX-03", ps).message
     assert decide("CPX-04", ps).status == "pass", decide("CPX-04", ps).message
     v = decide("CPX-06", ps)
-    assert v.status == "warn" and "User:control-center" in v.message  # recorded, waivable
+    assert v.status == "fail" and "User:control-center" in v.message  # info: reported as warn, waivable
     assert any("CREATE" in r for e in v.evidence for r in e["cluster_rights"])
 
 
@@ -94,3 +94,19 @@ def test_control_center_without_admin_rights_passes_cpx06():
     cc = KafkaPrincipal("User:cc", "User:cc", "control-center", "target",
                         (AclEntry("User:cc", "CLUSTER", "kafka-cluster", "LITERAL", "DESCRIBE"),))
     assert decide("CPX-06", [cc]).status == "pass"
+
+
+def test_cpx06_is_reported_as_warn_and_waived_by_the_example_waiver():
+    from datetime import date
+
+    from asbuilt.catalogue import load_catalogue
+    from asbuilt.report.results import Selection, combine
+    from asbuilt.waivers import apply_waivers, load_waivers
+    from tests.helpers import ROOT
+
+    v = decide("CPX-06", principals(cx.ComposexReference()))
+    results = combine(load_catalogue(), PROFILE, [v], Selection(), {"CPX-06": {"live"}})
+    r = next(x for x in results if x.id == "CPX-06")
+    assert r.status == "warn"
+    report = apply_waivers([r], load_waivers(ROOT / "examples" / "waivers.yaml"), "composex-ecs", date(2026, 12, 1))
+    assert r.status == "waived" and any(w["control"] == "CPX-06" and w["state"] == "active" for w in report)
