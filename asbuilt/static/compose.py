@@ -108,13 +108,52 @@ def find_projects(files: list[Path]) -> list[tuple[Path, list[Path]]]:
 # --------------------------------------------------------------------------- one file
 
 
+def _load(path: Path) -> tuple[Any, dict]:
+    """(data, origins) of one compose file, bounded and safe (asbuilt.safeio), YAML merge keys
+    (``<<: *common``, as compose files use them for shared settings) applied."""
+    import yaml
+
+    from asbuilt.safeio import loader_for, read_text
+    from asbuilt.static.values import _construct
+
+    shown = display_path(path)
+    text = read_text(path, "compose", "iac", RunError)
+    try:
+        node = yaml.compose(text, Loader=loader_for("iac"))
+        if node is None:
+            return {}, {}
+        flattener = yaml.SafeLoader("")
+        try:
+            stack, seen = [node], set()
+            while stack:
+                n = stack.pop()
+                if id(n) in seen:
+                    continue
+                seen.add(id(n))
+                if isinstance(n, yaml.MappingNode):
+                    flattener.flatten_mapping(n)
+                    stack += [v for pair in n.value for v in pair]
+                elif isinstance(n, yaml.SequenceNode):
+                    stack += list(n.value)
+        finally:
+            flattener.dispose()
+        origins: dict = {}
+        return _construct(node, shown, (), origins), origins
+    except RecursionError:
+        raise RunError(f"{shown}: not valid YAML: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RunError(f"{shown}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
+                       f"{getattr(exc, 'problem', None) or exc}") from None
+    except ValueError as exc:
+        raise RunError(f"{shown}: not valid YAML: {exc}") from None
+
+
 class _Doc:
     def __init__(self, path: Path):
-        from asbuilt.static.values import load_yaml_with_lines
-
         self.path = path
         self.shown = display_path(path)
-        self.data, self.origins = load_yaml_with_lines(path)
+        self.data, self.origins = _load(path)
         if not isinstance(self.data, dict):
             raise RunError(f"{self.shown}: not a compose file (the top level is not a mapping)")
 

@@ -71,3 +71,22 @@ def test_dockerfile_digest_and_platform(tmp_path):
                  + "a" * 64 + " AS x\n")
     [b] = dockerfile_bases(p)
     assert b.ref.endswith("a" * 64) and b.where.endswith("Dockerfile:2")
+
+
+def test_yaml_merge_keys_and_anchors(tmp_path):
+    base = _project(tmp_path, """x-kafka: &kafka
+  CONNECT_SECURITY_PROTOCOL: SASL_SSL
+  CONNECT_SASL_JAAS_CONFIG: "x required username=\\"u\\" password=\\"p\\";"
+services:
+  connect:
+    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/connect:1.2.3
+    environment:
+      <<: *kafka
+      TZ: UTC
+""")
+    project = read_project(base, [])
+    [env] = project.environments
+    assert env.problems == [], env.problems
+    [w] = env.services
+    jaas = next(v for v in w.environment if v.name == "CONNECT_SASL_JAAS_CONFIG")
+    assert jaas.kind in ("literal", "secret-pattern") and jaas.where.endswith("docker-compose.yml:3")
