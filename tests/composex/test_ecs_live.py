@@ -104,3 +104,22 @@ def test_services_found_by_tags(endpoint):
     other = reader.section.model_copy(update={"services": [], "tags": {"Project": "someone-else"}})
     v = unit("CPX-02").decide(EcsReader(reader.aws, other).credential_items(), load_profile("composex-ecs"), "live")
     assert v.status == "error" and "nothing was examined" in v.message
+
+
+def test_static_and_live_readers_fill_one_shape(endpoint):
+    """The compose reader (reference, env dev) and the ECS reader (its live counterpart) agree:
+    same item fields, same services, the same credential variables from Secrets Manager."""
+    from asbuilt.static.compose import credential_facts, project_stacks
+    from tests.helpers import ROOT
+
+    [stack] = project_stacks([ROOT / "examples" / "reference" / "composex" / "docker-compose.yml"])
+    static_items = {i["service"]: i for i in credential_facts(stack) if i["env"] == "dev"}
+    _, reader, _ = _read(endpoint, [])
+    live_items = {i["service"]: i for i in reader.credential_items()}
+    assert static_items.keys() == live_items.keys() == {"connect", "controlcenter"}
+    for name in static_items:
+        s, v = static_items[name], live_items[name]
+        assert {k for k in s if not k.startswith("_")} == set(v)
+        assert s["needs_credentials"] and v["needs_credentials"]
+        assert {n for x in s["secrets"] for n in x["var_names"]} == {n for x in v["secrets"] for n in x["var_names"]}
+        assert all(x["backend"] == "secretsmanager" for x in s["secrets"] + v["secrets"])
