@@ -330,8 +330,13 @@ def _validate(merged: dict, docs: list[_Doc]) -> list[MergeProblem]:
     except jsonschema.ValidationError:
         pass
     except Exception as exc:  # the library could not render it (ports it cannot parse, ...)
-        return [MergeProblem(docs[-1].at() or f"{docs[-1].shown}:1", f"compose_x_render cannot render the merged "
-                             f"file: {type(exc).__name__}: {exc}")]
+        what = f"compose_x_render cannot render the merged file: {type(exc).__name__}: {exc}"
+        services = {k: b for k, b in (content.get("services") or {}).items() if isinstance(b, dict)}
+        pending = sorted({v for b in services.values() for v in shell_vars(str(b.get("ports", "")))})
+        svc = next((k for k, b in services.items() if shell_vars(str(b.get("ports", "")))), None)
+        where = _where(docs, "services", svc, "ports") if svc else (docs[-1].at() or f"{docs[-1].shown}:1")
+        return [MergeProblem(where, what, Unknown(f"ports hold {', '.join('${' + v + '}' for v in pending)}, which "
+                                                  "only the shell gives", where) if pending else None)]
     schema = _schema()
     validator = jsonschema.validators.validator_for(schema)(schema)
     out = []
