@@ -524,7 +524,8 @@ def workload_credentials(w: Workload) -> dict:
         "service": w.name, "env": w.env,
         "needs_credentials": bool(w.context.get("sasl")),
         "credentials": [{"name": v.name, "kind": v.kind, "source": v.source, "where": v.where}
-                        for v in w.environment if secret_bearing(v.name) or v.name.startswith("(env_file")],
+                        for v in w.environment if secret_bearing(v.name) or v.name.startswith("(env_file")
+                        or v.kind == "secret-pattern"],
         "secrets": [{"name": x.name, "backend": x.backend, "where": x.where, "secret_name": x.secret_name,
                      "declared_at": x.declared_at, "var_names": list(x.var_names),
                      **({"exists": x.exists} if x.exists is not None else {})} for x in w.secrets],
