@@ -294,6 +294,12 @@ class Target(_Strict):
     # where the file was read from: relative paths in it are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="after")
+    def _ecs_needs_aws(self) -> Target:
+        if self.ecs is not None and self.aws is None:
+            raise ValueError("ecs: is read through the aws section (region, endpoint_url, credentials): add aws:")
+        return self
+
     def secret_refs(self) -> list[SecretRef]:
         """Every secret reference in the target (SUITE-03 scans reports for their values)."""
         found: list[SecretRef] = []

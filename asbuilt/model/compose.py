@@ -22,7 +22,9 @@ SECRET_BEARING = (
     "CONNECT_CONSUMER_CONFLUENT_MONITORING_INTERCEPTOR_SASL_JAAS_CONFIG",
     "CONTROL_CENTER_STREAMS_SASL_JAAS_CONFIG", "CONTROL_CENTER_LICENSE", "CONFLUENT_LICENSE",
 )
-SECRET_BEARING_SUFFIXES = ("_BASIC_AUTH_USER_INFO", "_SASL_JAAS_CONFIG")
+# (the facts sheet's, plus *_PASSWORD: the images' SSL key/trust store passwords, e.g.
+# CONNECT_SSL_KEYSTORE_PASSWORD; a value in a credential format counts whatever its name)
+SECRET_BEARING_SUFFIXES = ("_BASIC_AUTH_USER_INFO", "_SASL_JAAS_CONFIG", "_PASSWORD")
 
 # Which role's principal each JAAS variable authenticates (CPX-04's role learning, live).
 JAAS_ROLES = {

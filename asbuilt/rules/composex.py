@@ -189,7 +189,10 @@ def private_pinned_images(items: list[dict]) -> Verdict:
                                           location=_loc(b["where"])))
         if df is not None and not i.get("base_images"):
             j.fail(res, f"the Dockerfile {df} has no FROM line")
-    return j.verdict(f"{len(items)} image(s) from ECR with pinned tags, their Dockerfiles FROM pinned images", items)
+    assumed = any(isinstance(i.get("image"), str) and "${" in split_image(i["image"])[0] for i in items)
+    return j.verdict(f"{len(items)} image(s) from ECR with pinned tags, their Dockerfiles FROM pinned images"
+                     + (" (assumed: an ECR host whose account or region is a ${VAR} is ECR, whatever the account)"
+                        if assumed else ""), items)
 
 
 # --------------------------------------------------------------------------- CPX-03/04/06

@@ -330,8 +330,13 @@ def _validate(merged: dict, docs: list[_Doc]) -> list[MergeProblem]:
     except jsonschema.ValidationError:
         pass
     except Exception as exc:  # the library could not render it (ports it cannot parse, ...)
-        return [MergeProblem(docs[-1].at() or f"{docs[-1].shown}:1", f"compose_x_render cannot render the merged "
-                             f"file: {type(exc).__name__}: {exc}")]
+        what = f"compose_x_render cannot render the merged file: {type(exc).__name__}: {exc}"
+        services = {k: b for k, b in (content.get("services") or {}).items() if isinstance(b, dict)}
+        pending = sorted({v for b in services.values() for v in shell_vars(str(b.get("ports", "")))})
+        svc = next((k for k, b in services.items() if shell_vars(str(b.get("ports", "")))), None)
+        where = _where(docs, "services", svc, "ports") if svc else (docs[-1].at() or f"{docs[-1].shown}:1")
+        return [MergeProblem(where, what, Unknown(f"ports hold {', '.join('${' + v + '}' for v in pending)}, which "
+                                                  "only the shell gives", where) if pending else None)]
     schema = _schema()
     validator = jsonschema.validators.validator_for(schema)(schema)
     out = []
@@ -519,7 +524,8 @@ def workload_credentials(w: Workload) -> dict:
         "service": w.name, "env": w.env,
         "needs_credentials": bool(w.context.get("sasl")),
         "credentials": [{"name": v.name, "kind": v.kind, "source": v.source, "where": v.where}
-                        for v in w.environment if secret_bearing(v.name) or v.name.startswith("(env_file")],
+                        for v in w.environment if secret_bearing(v.name) or v.name.startswith("(env_file")
+                        or v.kind == "secret-pattern"],
         "secrets": [{"name": x.name, "backend": x.backend, "where": x.where, "secret_name": x.secret_name,
                      "declared_at": x.declared_at, "var_names": list(x.var_names),
                      **({"exists": x.exists} if x.exists is not None else {})} for x in w.secrets],

@@ -90,3 +90,19 @@ services:
     [w] = env.services
     jaas = next(v for v in w.environment if v.name == "CONNECT_SASL_JAAS_CONFIG")
     assert jaas.kind in ("literal", "secret-pattern") and jaas.where.endswith("docker-compose.yml:3")
+
+
+def test_store_passwords_and_credential_formats_count(tmp_path):
+    from asbuilt.static.compose import workload_credentials
+
+    base = _project(tmp_path, """services:
+  connect:
+    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/connect:1.2.3
+    environment:
+      CONNECT_SSL_KEYSTORE_PASSWORD: hunter2hunter2
+      SOME_SETTING: AKIAABCDEFGHIJKLMNOP
+      CONNECT_GROUP_ID: connect
+""")
+    [w] = read_project(base, []).environments[0].services
+    names = {c["name"] for c in workload_credentials(w)["credentials"]}
+    assert names == {"CONNECT_SSL_KEYSTORE_PASSWORD", "SOME_SETTING"}
