@@ -56,7 +56,9 @@ def rbac_rules(mutating: bool) -> list[tuple[set[str], set[str]]]:
         if name == "asbuilt-mutating" and not mutating:
             continue
         for rule in doc.get("rules", []):
-            out.append((set(rule["verbs"]), set(rule["resources"])))
+            # a request is recorded as "<resource>" (core, apps, ...) or "<resource>.<group>" (a CRD's kind)
+            names = set(rule["resources"]) | {f"{r}.{g}" for r in rule["resources"] for g in rule.get("apiGroups", []) if g}
+            out.append((set(rule["verbs"]), names))
     return out
 
 

@@ -137,12 +137,39 @@ class AwsSection(_Strict):
     discover_tags: dict[str, str] = {}
 
 
+class EcsPrincipal(_Strict):
+    """A Kafka principal the ECS services authenticate as, and what it is for (CPX-03/04/06)."""
+
+    principal: str  # "User:connect-worker" (as the cluster's ACLs name it)
+    role: Literal["connect-worker", "connect-producer", "connect-consumer", "control-center"]
+
+
+class EcsSection(_Strict):
+    """The ECS side of a ComposeX deployment (composex-ecs): the cluster, the services (names or
+    ARNs; empty: every service of the cluster, filtered by ``tags`` when given) and, optionally,
+    the Kafka principals the services use. Without ``principals``, the usernames of JAAS configs
+    the task definitions pass in plain ``environment`` are used (a secret's value is never read)."""
+
+    cluster: str
+    services: list[str] = []
+    tags: dict[str, str] = {}
+    principals: list[EcsPrincipal] = []
+
+
 class KubernetesSection(_Strict):
     kubeconfig: Path | None = None
     context: str | None = None
     namespace: str = "conncentric"
     release: str = "conncentric"  # the helm release name
+    conduktor_namespace: str = "conduktor"  # where the Conduktor platform runs (profile conduktor-k8s)
     request_timeout: StrictFloat = Field(15, gt=0, le=120)
+
+
+class KafkaPrincipalRef(_Strict):
+    principal: str                      # "User:conduktor-gateway"
+    role: str                           # gateway | connect-worker | connect-producer | connect-consumer | control-center
+    password: Secret | None = None      # for a client connection as that principal (never read otherwise)
+    context: dict[str, Any] = {}        # e.g. group_id, internal topics the deployment declares
 
 
 class KafkaSection(_Strict):
@@ -156,6 +183,29 @@ class KafkaSection(_Strict):
     sasl_password: Secret | None = None
     topics: list[str] = []  # the platform topics (HA-07, MSG-01)
     request_timeout: StrictFloat = Field(15, gt=0, le=120)
+    # The cluster's SASL_SSL listener (SCRAM), where the deployment's principals connect.
+    sasl_ssl_bootstrap_servers: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None
+    # The principals the deployment uses and what each is for (CDK-SEC-05, CPX-03/04/06); their
+    # ACLs are read from the cluster with the identity above. A password only by reference.
+    principals: list[KafkaPrincipalRef] = []
+
+
+class ConduktorDatabase(_Strict):
+    """The Console database as the target knows it beyond the Deployment: the password (by
+    reference), the CA to verify the server, and CDK-DB-02's HA/backup evidence: the RDS
+    instance when the database is RDS, else what the operator names as backup evidence."""
+
+    password: Secret | None = None
+    sslrootcert: Path | None = None
+    rds_instance: str | None = None
+    backup_evidence: str | None = None
+
+
+class ConduktorSection(_Strict):
+    """What the target knows of the Conduktor platform beyond its Kubernetes objects (which are
+    read in ``kubernetes.conduktor_namespace``)."""
+
+    database: ConduktorDatabase = ConduktorDatabase()
 
 
 class PostgresSection(_Strict):
@@ -224,9 +274,11 @@ class Target(_Strict):
     description: str | None = None
     profile: str | None = None  # default profile for `asbuilt run`
     aws: AwsSection | None = None
+    ecs: EcsSection | None = None  # composex-ecs: read through the aws section's endpoint and credentials
     kubernetes: KubernetesSection | None = None
     kafka: KafkaSection | None = None
     postgres: PostgresSection | None = None
+    conduktor: ConduktorSection | None = None
     installer: InstallerSection | None = None
     vantage_points: list[VantagePoint] = []
     static: StaticSection = StaticSection()
@@ -241,6 +293,12 @@ class Target(_Strict):
 
     # where the file was read from: relative paths in it are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _ecs_needs_aws(self) -> Target:
+        if self.ecs is not None and self.aws is None:
+            raise ValueError("ecs: is read through the aws section (region, endpoint_url, credentials): add aws:")
+        return self
 
     def secret_refs(self) -> list[SecretRef]:
         """Every secret reference in the target (SUITE-03 scans reports for their values)."""

@@ -23,6 +23,8 @@ class Drift:
     aws: dict[str, Any] = field(default_factory=dict)
     kafka: dict[str, Any] = field(default_factory=dict)
     kube: dict[str, Any] = field(default_factory=dict)
+    postgres: dict[str, Any] = field(default_factory=dict)
+    composex: dict[str, Any] = field(default_factory=dict)  # fields of composex_reference.ComposexReference
     installer_fault: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -52,8 +54,11 @@ DRIFTS: list[Drift] = [
     Drift("rds-small-class", ("SIZE-02",), "RDS on db.t3.medium (below db.r6g.large)", aws={"rds_class": "db.t3.medium"}),
     Drift("msk-small-brokers", ("SIZE-03",), "MSK brokers kafka.t3.small", aws={"msk_broker_type": "kafka.t3.small"}),
     # high availability
-    Drift("rds-single-az", ("HA-01",), "RDS MultiAZ off", aws={"rds_multi_az": False}),
-    Drift("rds-no-backups", ("HA-02",), "RDS automated backups off (retention 0)", aws={"rds_backup_days": 0}),
+    # the Console database lives on the same RDS instance (asbuilt_sandbox.manager.write_target):
+    # in a conduktor-k8s run these fail CDK-DB-02, in a conncentric-aws run HA-01 / HA-02
+    Drift("rds-single-az", ("HA-01", "CDK-DB-02"), "RDS MultiAZ off", aws={"rds_multi_az": False}),
+    Drift("rds-no-backups", ("HA-02", "CDK-DB-02"), "RDS automated backups off (retention 0)",
+          aws={"rds_backup_days": 0}),
     Drift("msk-two-zones", ("HA-03",), "MSK with 2 brokers in 2 availability zones",
           aws={"msk_brokers": 2, "msk_zones": ("us-east-1a", "us-east-1b")}),
     Drift("nodegroup-single-az", ("HA-04",), "node group subnets all in us-east-1a",
@@ -160,6 +165,82 @@ DRIFTS: list[Drift] = [
           "describe the platform topics but not write them",
           kube={"kafka_client": "conncentric-app"}),
 ]
+
+
+def _gw_acl(resource_type: str, name: str, operation: str, pattern: str = "LITERAL"):
+    from asbuilt.model.kafka import AclEntry
+
+    return AclEntry("User:conduktor-gateway", resource_type, name, pattern, operation)
+
+
+_CDK = "conduktor_values"
+# The Conduktor reference (namespace conduktor, asbuilt_sandbox.conduktor_platform): values given to
+# helm over the reference's, the Console database's TLS rule, the Gateway principal's ACLs.
+DRIFTS += [
+    Drift("console-single-replica", ("CDK-HA-01",), "Console at the chart default of 1 replica",
+          kube={_CDK: {"console": {"platform": {"replicaCount": 1}}}}),
+    Drift("gateway-two-replicas", ("CDK-HA-02",), "Gateway at the chart default of 2 replicas",
+          kube={_CDK: {"conduktor-gateway": {"gateway": {"replicas": 2}}}}),
+    Drift("cortex-two-replicas", ("CDK-HA-03",), "Cortex scaled to 2 replicas (more than one is unsupported)",
+          kube={_CDK: {"console": {"platformCortex": {"replicaCount": 2}}}}),
+    Drift("console-data-unbounded", ("CDK-ST-01",), "Console data volume an emptyDir without sizeLimit and "
+          "no ephemeral-storage request (the chart default)",
+          kube={_CDK: {"console": {"platform": {"dataVolume": {"emptyDir": {"sizeLimit": None}},
+                                                "resources": {"requests": {"ephemeral-storage": None},
+                                                              "limits": {"ephemeral-storage": None}}}}}}),
+    Drift("console-db-without-tls", ("CDK-DB-01",), "the Console database admits the Console's user without TLS "
+          "(a hostnossl pg_hba line)", postgres={"conduktor_tls": False}),
+    Drift("gateway-internal-plaintext", ("CDK-SEC-01",), "the Gateway's internal listener at its "
+          "PLAINTEXT default (clients inside the cluster talk to it unencrypted)",
+          kube={_CDK: {"conduktor-gateway": {"gateway": {"listeners": {"internal": {
+              "securityProtocol": "PLAINTEXT", "routing": "port"}}}}}}),
+    Drift("gateway-jaas-in-env", ("CDK-SEC-02",), "a JAAS config with a password in gateway.env (renders into a "
+          "ConfigMap) instead of the Gateway's Secret",
+          kube={_CDK: {"conduktor-gateway": {"gateway": {"env": {"KAFKA_SASL_JAAS_CONFIG":
+              'org.apache.kafka.common.security.scram.ScramLoginModule required username="conduktor-gateway" '
+              'password="sandbox-literal-' + 'drift";'}}}},
+                "conduktor_secret_drop": {"conduktor-gateway-credentials": ["KAFKA_SASL_JAAS_CONFIG"]}}),
+    Drift("console-oidc-secret-in-config", ("CDK-SEC-02",), "the OIDC client secret written in the Console config "
+          "(lands in the ConfigMap)",
+          kube={_CDK: {"console": {"config": {"sso": {"oauth2": [{
+              "name": "corporate-oidc", "default": True, "client-id": "conduktor-console",
+              "client-secret": "sandbox-literal-oidc-" + "drift",
+              "openid": {"issuer": "https://sso.example.internal/realms/platform"}}]}}}}}),
+    Drift("console-no-sso", ("CDK-SEC-03",), "the Console without OIDC: local accounts only",
+          kube={_CDK: {"console": {"config": {"sso": None}}}}),
+    Drift("gateway-default-security-context", ("CDK-SEC-04",), "the Gateway's securityContext: {} default "
+          "(renders nothing: root allowed, writable root filesystem)",
+          kube={_CDK: {"conduktor-gateway": {"gateway": {"securityContext": None, "podSecurityContext": None}}}}),
+    Drift("gateway-principal-all-on-cluster", ("CDK-SEC-05",), "the Gateway principal is granted All on the cluster",
+          kafka={"principal_acls": {"gateway": [_gw_acl("CLUSTER", "kafka-cluster", "ALL")]}}),
+    Drift("gateway-principal-no-group-read", ("CDK-SEC-05",), "the Gateway principal lost Read (no offset "
+          "commits, no reading its internal topics)",
+          kafka={"principal_acls_drop": {"gateway": ["READ"]}}),
+    Drift("console-no-limits", ("CDK-OPS-01",), "the Console container without resource limits",
+          kube={_CDK: {"console": {"platform": {"resources": {"limits": None}}}}}),
+    Drift("gateway-no-alerts", ("CDK-OPS-02",), "the Gateway's PrometheusRule switched off",
+          kube={_CDK: {"conduktor-gateway": {"metrics": {"alerts": {"enable": False}}}}}),
+    Drift("console-plain-logs", ("CDK-OPS-03",), "the Console logs in plain text (CDK_ROOT_LOG_FORMAT not JSON)",
+          kube={_CDK: {"console": {"platform": {"extraEnvVars": [
+              {"name": "OIDC_CLIENT_SECRET",
+               "valueFrom": {"secretKeyRef": {"name": "conduktor-console-oidc", "key": "client-secret"}}}]}}}}),
+    Drift("gateway-port-routing", ("CDK-NET-01",), "the Gateway routes by port, not SNI",
+          kube={_CDK: {"conduktor-gateway": {"gateway": {"listeners": {
+              "internal": {"routing": "port"}, "external": {"routing": "port"}}}}}}),
+]
+
+
+def _composex_drifts() -> list[Drift]:
+    """The ComposeX reference's drifts, as its module names them (asbuilt_sandbox.composex_reference)."""
+    try:
+        from asbuilt_sandbox.composex_reference import DRIFTS as CPX
+    except ImportError:
+        return []
+    return [Drift(name, tuple(controls), description, composex=dict(fields))
+            for name, controls, description, fields in CPX]
+
+
+DRIFTS += _composex_drifts()
 
 BY_NAME = {d.name: d for d in DRIFTS}
 

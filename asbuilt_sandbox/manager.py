@@ -14,6 +14,16 @@ ones and every ACL is deleted before the platform topics are made; and every Kub
 kube-apiserver did not make itself is deleted before helm installs the release
 (``asbuilt_sandbox.kube_reset``).
 
+Next to the platform, ``up`` also builds the two other seed systems' deployments: the Conduktor
+reference in namespace ``conduktor`` (``asbuilt_sandbox.conduktor_platform``, with the real helm)
+and its Console database (role ``conduktor``, TLS required by pg_hba), and the ComposeX
+reference's ECS cluster, services, task definitions and Secrets Manager secrets in moto
+(``asbuilt_sandbox.composex_reference``). Their Kafka principals (the Gateway's; Connect's
+worker, producer and consumer; Control Center's) become SCRAM-SHA-512 users on the brokers'
+SASL_SSL listener with their documented ACLs (every other SCRAM user goes). The target file
+names the SASL_SSL bootstrap, the principals (passwords as file references), the Console
+database's password/CA/RDS instance (``conduktor:``) and the ECS side (``ecs:``).
+
 A part that fails to start stops ``up`` with one line naming the part and its log file; what
 had started is stopped again.
 """
@@ -122,9 +132,17 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         facts["moto"] = step("moto", parts["moto"].start)
         endpoint = facts["moto"]["endpoint_url"]
         facts["aws"] = _provision_aws(endpoint, drifts)
+        if _has("composex_reference"):
+            facts["composex"] = _provision_composex(endpoint, drifts)
         facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
+        facts["postgres"]["conduktor"] = _conduktor_database(parts["postgres"], drifts)
         facts["kafka"] = step("kafka", lambda: parts["kafka"].start(netns=topology.NS_VPC))
+        t_k = time.monotonic()
         _configure_kafka(parts["kafka"], drifts)
+        t_p = time.monotonic()
+        facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts, _PENDING.pop("composex", None))
+        _say(f"kafka: topics and ACLs reset ({t_p - t_k:.1f}s), {len(facts['kafka']['principals'])} principals "
+             f"with their SCRAM users and ACLs ({time.monotonic() - t_p:.1f}s)")
         _mirror_security_groups(parts["network"], endpoint, facts["aws"])
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
@@ -132,6 +150,11 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
             # run, the Deployments' statuses kept by the sandbox agent (asbuilt_sandbox.platform).
             facts["platform"] = step("platform", lambda: parts["platform"].start(
                 parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
+            # The Conduktor reference next to it, in namespace conduktor (asbuilt_sandbox.conduktor_platform)
+            if _has("conduktor_reference"):
+                from asbuilt_sandbox import conduktor_platform
+
+                facts["conduktor"] = step("conduktor", lambda: conduktor_platform.deploy(parts["kube"], facts, drifts))
     except PartError as exc:
         for part in reversed(started):
             if part is not None:
@@ -147,11 +170,108 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
     return path
 
 
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"asbuilt_sandbox.{module}") is not None
+
+
 def _start_postgres(pg) -> dict:
     """PostgreSQL keeps its data directory across `down`: the platform database is made anew on
     every `up` (the installer Job then fills it, as on a fresh deployment)."""
     pg.start(netns=topology.NS_VPC)
     return pg.reset_database()
+
+
+def _provision_composex(endpoint: str, drifts: list[Drift]) -> dict:
+    """The ComposeX reference's live counterpart in moto (asbuilt_sandbox.composex_reference):
+    ECS cluster, services, task definitions and Secrets Manager secrets, with the drifts'
+    changes (``Drift.composex``: fields of its ComposexReference). Returns the provisioned ids;
+    the SCRAM passwords it made are handed to the Kafka step only (never written to the facts)."""
+    import boto3
+
+    from asbuilt_sandbox import composex_reference as cpx
+
+    changes: dict[str, Any] = {}
+    for d in drifts:
+        changes.update(d.composex)
+    ref = dataclasses.replace(cpx.ComposexReference(), **changes)
+    session = boto3.session.Session(aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret(),
+                                    region_name=aws_reference.REGION)
+    got = cpx.provision(endpoint, ref, session=session, region=aws_reference.REGION)
+    _PENDING["composex"] = {"principals": got["principals"], "acls": got["acls"], "scram": got["scram"]}
+    return {k: v for k, v in got.items() if k not in ("scram", "acls")}
+
+
+_PENDING: dict[str, Any] = {}  # within one `up`: what must not reach the state file (passwords)
+
+
+def _conduktor_database(pg, drifts: list[Drift]) -> dict:
+    """The Conduktor Console's database and role, made anew; TLS required for that role unless a
+    drift says otherwise (pg_hba rewritten and reloaded on every `up`)."""
+    tls = all(d.postgres.get("conduktor_tls", True) for d in drifts)
+    pg.set_conduktor_tls(tls)
+    return pg.conduktor_database()
+
+
+def sandbox_principals(drifts: list[Drift], composex: dict | None = None) -> list[dict]:
+    """The Kafka principals of the Conduktor and ComposeX references, each {principal, role,
+    acls: [AclEntry], context}, as their reference modules document them, with the drifts'
+    changes (``kafka["principal_acls"]``: role -> extra AclEntry list; ``kafka["principal_acls_drop"]``:
+    role -> operations to drop; ``kafka["principal_rename"]``: role -> principal)."""
+    found: list[dict] = []
+    try:
+        from asbuilt_sandbox import conduktor_reference as cdk
+    except ImportError:
+        cdk = None
+    if cdk is not None:
+        found.append({"principal": cdk.GATEWAY_PRINCIPAL, "role": "gateway", "acls": list(cdk.GATEWAY_ACLS),
+                      "context": {"cluster_id": cdk.GATEWAY_CLUSTER_ID, "group_id": cdk.GATEWAY_GROUP_ID}})
+    for p in (composex or {}).get("principals", []):
+        user = p["principal"].split(":", 1)[1]
+        found.append({"principal": p["principal"], "role": p["role"],
+                      "acls": list((composex.get("acls") or {}).get(user, [])), "context": {}})
+    extra: dict[str, list] = {}
+    drop: dict[str, set] = {}
+    rename: dict[str, str] = {}
+    for d in drifts:
+        for role, acls in d.kafka.get("principal_acls", {}).items():
+            extra.setdefault(role, []).extend(acls)
+        for role, ops in d.kafka.get("principal_acls_drop", {}).items():
+            drop.setdefault(role, set()).update(ops)
+        rename.update(d.kafka.get("principal_rename", {}))
+    from dataclasses import replace
+
+    out = []
+    for p in found:
+        role = p.get("role")
+        principal = rename.get(role, p["principal"])
+        acls = [replace(a, principal=principal) for a in p.get("acls", []) if a.operation not in drop.get(role, ())]
+        acls += [replace(a, principal=principal) for a in extra.get(role, [])]
+        out.append({**p, "principal": principal, "acls": acls})
+    return out
+
+
+def _configure_principals(kafka, drifts: list[Drift], composex: dict | None = None) -> list[dict]:
+    """SCRAM users and their ACLs for the references' principals (every other SCRAM user goes:
+    `_configure_kafka` already removed every ACL). Returns {principal, role, password_file}."""
+    principals = sandbox_principals(drifts, composex)
+    users = {p["principal"].split(":", 1)[1] for p in principals}
+    kafka.delete_scram_users(keep=users)
+    # ComposeX's secrets already hold a JAAS config with a password made at provisioning: the
+    # SCRAM user gets that one (kept in the user's 0600 file, as every sandbox SCRAM password)
+    for cred in (composex or {}).get("scram", []):
+        from asbuilt_sandbox.parts.base import write_private
+
+        write_private(kafka.scram_password_file(cred["username"]), cred["password"].encode())
+    out = []
+    files = {user: info["password_file"] for user, info in kafka.scram_users(users).items()}
+    kafka.create_acl_entries(a for p in principals for a in p["acls"])
+    for p in principals:
+        user = p["principal"].split(":", 1)[1]
+        out.append({"principal": p["principal"], "role": p.get("role"), "password_file": files[user],
+                    "context": p.get("context") or {}})
+    return out
 
 
 def _reset_moto(endpoint: str) -> None:
@@ -289,6 +409,13 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             "ssl_certfile": kafka["client_cert"],
             "ssl_keyfile": kafka["client_key"],
             "topics": list(PLATFORM_TOPICS),
+            # the SASL_SSL (SCRAM-SHA-512) listener and the references' principals on it; their
+            # ACLs are read with the admin identity above, their passwords are file references
+            "sasl_ssl_bootstrap_servers": kafka.get("bootstrap_sasl_ssl"),
+            "principals": [{"principal": p["principal"], "role": p["role"],
+                            "password": {"file": p["password_file"]},
+                            **({"context": p["context"]} if p.get("context") else {})}
+                           for p in kafka.get("principals", [])],
         },
         "postgres": {
             "host": pg["host"],
@@ -298,6 +425,16 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
             "password": {"file": pg["password_file"]},
             "sslmode": "verify-full",
             "sslrootcert": pg["ca_file"],
+        },
+        "conduktor": {
+            "database": {
+                "password": {"file": pg["conduktor"]["password_file"]},
+                "sslrootcert": pg["ca_file"],
+                # The Console's database lives on the sandbox PostgreSQL, which stands in for the
+                # platform's RDS instance (one server, two databases): CDK-DB-02 reads that
+                # instance's Multi-AZ and backup retention from the AWS API, as for a real RDS.
+                "rds_instance": aws_ids["rds_instance"],
+            },
         },
         "installer": {
             "logs": {"source": "cloudwatch", "log_group": aws_ids["installer_log_group"]},
@@ -315,10 +452,18 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
     target["static"] = {
         "terraform": [str(ref / "terraform")],
         "cloudformation": [str(ref / "cloudformation")],
+        # (not the Conduktor chart: the conncentric-aws chart rules judge every chart the target names,
+        # there is no per-profile chart list yet; conduktor-k8s judges the deployed objects live)
         "charts": [{"path": str(ref / "chart" / "conncentric"), "values": [str(ref / "values" / "production.yaml")]}],
         "gradle": [str(ref / "plugin")],
+        # the Conduktor and ComposeX references the sandbox deploys (conduktor-k8s, composex-ecs)
+        "compose": [str(ref / "composex")],
         "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
     }
+    if "composex" in facts:
+        from asbuilt_sandbox import composex_reference as cpx
+
+        target["ecs"] = cpx.ecs_target_section(facts["composex"])
     if "kube" in facts:
         target["kubernetes"] = {"kubeconfig": facts["kube"]["kubeconfig"], "context": facts["kube"]["context"],
                                 "namespace": aws_reference.NAMESPACE, "release": "conncentric"}

@@ -499,7 +499,8 @@ def setup(kube_part, facts: dict, drifts: list, aws_key_file: Path, aws_secret_f
     # -- the agent: kubelet/controller stand-in and the S3 HTTPS front --------------------------
     config = {
         "kubeconfig": kube_facts["kubeconfig"], "context": kube_facts["context"],
-        "namespaces": [NAMESPACE, "kube-system"], "poll_seconds": 0.5,
+        # "conduktor": the Conduktor reference's Deployments (asbuilt_sandbox.conduktor_platform)
+        "namespaces": [NAMESPACE, "kube-system", "conduktor"], "poll_seconds": 0.5,
         "pods_dir": str(home() / "pods"),
         "s3_front": {"listen": "127.0.0.1", "port": front_port, "upstream": moto_endpoint.split("//", 1)[1],
                      "cert": tls["cert"], "key": tls["key"], "ca": tls["ca"]},

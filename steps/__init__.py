@@ -10,4 +10,7 @@ PLUGINS = [
     "steps.kafka_topics",
     "steps.platform",
     "steps.helm_version",
+    "steps.conduktor",
+    "steps.conduktor_services",
+    "steps.composex",
 ]

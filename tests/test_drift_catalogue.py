@@ -40,7 +40,7 @@ def test_drifts_json_lists_name_controls_description():
     assert res.code == 0, res.stderr
     data = json.loads(res.stdout)
     assert {"name", "controls", "description"} <= set(data[0])
-    assert any(d["name"] == "rds-single-az" and d["controls"] == ["HA-01"] for d in data)
+    assert any(d["name"] == "rds-single-az" and d["controls"] == ["HA-01", "CDK-DB-02"] for d in data)
 
 
 def test_unknown_drift_is_an_input_error():

@@ -77,8 +77,8 @@ class Unit:
 
 
 _MODULES = {"VER": "ver", "SIZE": "size", "HA": "ha", "NET": "net", "IAM": "iam", "S3": "s3", "ECR": "ecr",
-            "SDK": "sdk", "K8S": "k8s", "HELM": "helm", "INST": "inst", "BNDL": "bndl", "MSG": "msg",
-            "SUITE": "suite"}
+            "SDK": "sdk", "K8S": "k8s", "HELM": "helm", "INST": "inst", "BNDL": "bndl", "MSG": "msg", "CDK": "cdk",
+            "SUITE": "suite", "CPX": "cpx"}
 
 
 def module_of(control_id: str) -> str:

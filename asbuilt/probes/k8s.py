@@ -246,10 +246,13 @@ class KubeProbe:
             "secrets": (self.core.list_namespaced_secret, None),
             "serviceaccounts": (self.core.list_namespaced_service_account, None),
             "ingresses": (self.net.list_namespaced_ingress, self.net.list_ingress_for_all_namespaces),
+            "services": (self.core.list_namespaced_service, None),
+            "horizontalpodautoscalers": (self._autoscaling().list_namespaced_horizontal_pod_autoscaler, None),
         }[resource]
         kind = {"deployments": "Deployment", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
                 "jobs": "Job", "cronjobs": "CronJob", "pods": "Pod", "configmaps": "ConfigMap", "secrets": "Secret",
-                "serviceaccounts": "ServiceAccount", "ingresses": "Ingress"}[resource]
+                "serviceaccounts": "ServiceAccount", "ingresses": "Ingress", "services": "Service",
+                "horizontalpodautoscalers": "HorizontalPodAutoscaler"}[resource]
 
         def load():
             if ns is None:
@@ -286,6 +289,68 @@ class KubeProbe:
         for kind in WORKLOAD_KINDS:
             out += self._list(kind, ns or self.namespace)
         out += [p for p in self.pods(ns) if not (p.get("metadata") or {}).get("ownerReferences")]
+        return out
+
+    def _autoscaling(self):
+        from kubernetes import client
+
+        return client.AutoscalingV2Api(self.api)
+
+    def services(self, ns: str | None = None) -> list[dict]:
+        return self._list("services", ns or self.namespace)
+
+    def hpas(self, ns: str | None = None) -> list[dict]:
+        return self._list("horizontalpodautoscalers", ns or self.namespace)
+
+    def secret_keys(self, ns: str | None = None) -> list[dict]:
+        """The namespace's Secrets with their keys only: every value is dropped as the response is
+        read, so no secret value is kept (SUITE-03)."""
+        ns = ns or self.namespace
+
+        def load():
+            doc = self._call("list", f"secrets in {ns}", self.core.list_namespaced_secret, ns)
+            out = []
+            for s in doc.get("items", []):
+                meta = s.get("metadata") or {}
+                out.append({"kind": "Secret", "apiVersion": "v1", "type": s.get("type"),
+                            "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"),
+                                         "labels": meta.get("labels") or {}},
+                            "data": {k: "" for k in (s.get("data") or {})}})
+            return out
+
+        return self._cached(("secret-keys", ns), load)
+
+    def custom_objects(self, group: str, version: str, plural: str, kind: str, ns: str | None = None) -> list[dict]:
+        """Namespaced custom objects (ServiceMonitor, PrometheusRule...); [] when the CRD is not installed."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        ns = ns or self.namespace
+        api = client.CustomObjectsApi(self.api)
+
+        def load():
+            try:
+                doc = self._call("list", f"{plural}.{group} in {ns}", api.list_namespaced_custom_object, group, version,
+                                 ns, plural)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return []
+                raise
+            items = doc.get("items", [])
+            for i in items:
+                i.setdefault("kind", kind)
+            return items
+
+        return self._cached(("custom", group, plural, ns), load)
+
+    def conduktor_objects(self, ns: str) -> list[dict]:
+        """Everything asbuilt.model.conduktor reads in a namespace: workloads, ConfigMaps, Secrets
+        (keys only), Services, Ingresses, HPAs, ServiceMonitors, PodMonitors, PrometheusRules."""
+        out = [*self.workloads(ns), *self.configmaps(ns), *self.secret_keys(ns), *self.services(ns),
+               *self.ingresses(ns), *self.hpas(ns)]
+        for plural, kind in (("servicemonitors", "ServiceMonitor"), ("podmonitors", "PodMonitor"),
+                             ("prometheusrules", "PrometheusRule")):
+            out += self.custom_objects("monitoring.coreos.com", "v1", plural, kind, ns)
         return out
 
     def ingress_classes(self) -> list[dict]:

@@ -31,7 +31,7 @@ from asbuilt.catalogue import Profile
 from asbuilt.judge import PARTIAL_DEFAULT, judge, plain
 from asbuilt.rules import Verdict
 
-FILE_KINDS = ("values", "gradle", "git", "bundle", "compose")
+FILE_KINDS = ("values", "gradle", "git", "bundle", "compose", "composex")
 
 
 def check_id(control: str) -> str:

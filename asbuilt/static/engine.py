@@ -558,6 +558,11 @@ class Scan:
             self.ctx.add_stack(bundle_stack(f))
         for f in self.inputs.compose:
             self.ctx.add_stack(compose_stack(f))
+        if any(DEFINITIONS[c].applies_to("composex") for c in self.controls):  # ComposeX projects (CPX-*)
+            from asbuilt.static.compose import project_stacks
+
+            for stack in project_stacks(self.inputs.compose):
+                self.ctx.add_stack(stack)
         for stack in [s for s in self.ctx.stacks if getattr(s, "flavour", "") in FILE_KINDS]:
             for control in sorted(self.controls):
                 defn = DEFINITIONS[control]
@@ -566,7 +571,11 @@ class Scan:
                 try:
                     anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
                     for anchor in anchors:
-                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, stack.loc.file, stack.loc.line)
+                        file, line = stack.loc.file, stack.loc.line
+                        if stack.flavour == "composex":  # one anchor per item, placed where the item is
+                            first = next(i for i in self.ctx.facts(defn, stack) if i.get("_anchor") == anchor)
+                            file, line = first.get("file") or file, first.get("line") or line
+                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, file, line)
                 except (RunError, InputError):
                     raise
                 except Exception as exc:

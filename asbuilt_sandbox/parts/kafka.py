@@ -11,6 +11,10 @@ node has three listeners on its own address:
     SSL        9094   TLS (a CA made by the sandbox); a client certificate is *requested*:
                       with one the principal is ``User:<CN>``, without one ``User:ANONYMOUS``
     CONTROLLER 9093   mutual TLS (client certificate required); brokers and controllers only
+    SASL_SSL   9096   TLS (no client certificate) + SASL SCRAM-SHA-512, as MSK's SASL/SCRAM
+                      port: the principal is ``User:<username>``. Users are made with
+                      AlterUserScramCredentials (``scram_user``): KRaft keeps them in the
+                      metadata log; their passwords are 0600 files under ``kafka/scram/``
 
 Replication between brokers runs over the SSL listener with the brokers' own certificates.
 
@@ -44,6 +48,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,6 +68,7 @@ from asbuilt_sandbox.parts.base import (
     run,
     state_dir,
     wait_for_port,
+    write_private,
 )
 
 PART = "kafka"
@@ -73,6 +79,7 @@ SCALA_VERSION = "2.13"
 CLUSTER_ID = "YXNidWlsdC1zYW5kYm94MQ"
 ADMIN_NAME = "asbuilt-admin"
 ADMIN_PRINCIPAL = f"User:{ADMIN_NAME}"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 HEAP = "256m"
 POM = Path(__file__).with_name("kafka_pom.xml")
 
@@ -89,6 +96,7 @@ class Node:
     plaintext_port: int = topology.BROKER_PLAINTEXT_PORT
     controller_port: int = topology.BROKER_CONTROLLER_PORT
     tls_port: int = topology.BROKER_TLS_PORT
+    sasl_port: int = topology.BROKER_SASL_PORT
 
     @property
     def principal(self) -> str:
@@ -96,6 +104,10 @@ class Node:
 
     def ports(self) -> tuple[int, int, int]:
         return (self.plaintext_port, self.controller_port, self.tls_port)
+
+    def all_ports(self) -> tuple[int, int, int, int]:
+        """The three of ``ports()`` and the SASL_SSL port."""
+        return (*self.ports(), self.sasl_port)
 
 
 class KafkaPart:
@@ -236,7 +248,7 @@ class KafkaPart:
                     started.append(p)
             deadline = time.monotonic() + START_TIMEOUT
             for n in nodes:
-                for port in (n.plaintext_port, n.tls_port):
+                for port in (n.plaintext_port, n.tls_port, n.sasl_port):
                     wait_for_port(procs[n.id], n.address, port, netns=netns,
                                   timeout=max(5.0, deadline - time.monotonic()))
             self._wait_ready(nodes, netns)
@@ -303,8 +315,11 @@ class KafkaPart:
             "netns": state.get("netns"),
             "bootstrap_plaintext": ",".join(f"{n.address}:{n.plaintext_port}" for n in nodes),
             "bootstrap_tls": ",".join(f"{n.address}:{n.tls_port}" for n in nodes),
+            "bootstrap_sasl_ssl": ",".join(f"{n.address}:{n.sasl_port}" for n in nodes),
+            "sasl_mechanism": SCRAM_MECHANISM,
             "brokers": [{"id": n.id, "address": n.address, "plaintext_port": n.plaintext_port,
                          "tls_port": n.tls_port, "controller_port": n.controller_port,
+                         "sasl_port": n.sasl_port,
                          "principal": n.principal} for n in nodes],
             "ca_file": str(self.ca_file),
             "client_cert": str(admin_cert),
@@ -389,6 +404,31 @@ class KafkaPart:
                                lambda nid: wanted <= set(_acls_on(admin, nid, pattern, principal)))
         return result["succeeded"]
 
+    def create_acl_entries(self, entries: Iterable[Any]) -> int:
+        """Create many ACLs at once (``asbuilt.model.kafka.AclEntry``-like objects: principal,
+        resource_type, resource_name, pattern_type, operation, permission, host) and wait until
+        every broker serves all of them; returns how many were created."""
+        from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
+
+        acls = list({ACL(principal=e.principal, host=e.host, operation=ACLOperation[e.operation.upper()],
+                         permission_type=ACLPermissionType[e.permission.upper()],
+                         resource_pattern=ResourcePattern(ResourceType[e.resource_type.upper()], e.resource_name,
+                                                          ACLResourcePatternType[e.pattern_type.upper()]))
+                     for e in entries})
+        if not acls:
+            return 0
+        from kafka.admin import ACLFilter, ResourcePatternFilter
+
+        with self.admin() as admin:
+            result = admin.create_acls(acls)
+            if result["failed"]:
+                raise PartError(PART, f"creating ACLs failed: {result['failed'][:3]}", self.process(1).logfile)
+            wanted = set(result["succeeded"])
+            everything = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+            self._wait_visible(admin, f"{len(wanted)} ACLs",
+                               lambda nid: wanted <= set(_acls_on(admin, nid, everything, None)))
+        return len(acls)
+
     def describe_acls(self, principal: str | None = None, resource_type: str = "ANY",
                       resource_name: str | None = None, pattern_type: str = "ANY") -> list:
         """The ACLs matching a filter (``None`` matches any principal / resource name)."""
@@ -465,6 +505,93 @@ class KafkaPart:
             self._ca().issue_files(cert, key, name, organization=pki.ORG, client=True)
         return cert, key
 
+    # ------------------------------------------------------------ SCRAM users
+
+    @property
+    def scram_dir(self) -> Path:
+        path = self.root / "scram"
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        return path
+
+    def scram_password_file(self, user: str) -> Path:
+        """The 0600 file holding ``user``'s SCRAM password (made on first use, kept across starts)."""
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", user):
+            raise PartError(PART, f"bad SCRAM user name {user!r}")
+        path = self.scram_dir / f"{user}.password"
+        if not path.is_file():
+            import secrets
+
+            write_private(path, secrets.token_urlsafe(24).encode())
+        return path
+
+    def scram_users_on(self) -> list[str]:
+        """The users that have SCRAM credentials on the cluster."""
+        with self.admin() as admin:
+            return sorted(admin.describe_user_scram_credentials())
+
+    def scram_user(self, user: str) -> dict[str, str]:
+        """Create (or reset) ``user``'s SCRAM-SHA-512 credential with the password of its file and
+        wait until every broker authenticates it; returns {principal, username, password_file}."""
+        return self.scram_users([user])[user]
+
+    def scram_users(self, users: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``scram_user`` for several users at once (one AlterUserScramCredentials, one wait)."""
+        from kafka.admin import UserScramCredentialUpsertion
+
+        users = sorted(set(users))
+        if not users:
+            return {}
+        files = {u: self.scram_password_file(u) for u in users}
+        upserts = [UserScramCredentialUpsertion(u, SCRAM_MECHANISM, files[u].read_text().strip()) for u in users]
+        with self.admin() as admin:
+            errors = {u: e for u, e in admin.alter_user_scram_credentials(upserts).items() if e}
+        if errors:
+            user, error = sorted(errors.items())[0]
+            raise PartError(PART, f"creating SCRAM user {user} failed: {error}", self.process(1).logfile)
+        self._wait_scram(files)
+        return {u: {"principal": f"User:{u}", "username": u, "password_file": str(files[u])} for u in users}
+
+    def delete_scram_users(self, keep: Iterable[str] = ()) -> list[str]:
+        """Delete every SCRAM credential but those of ``keep``; returns the users deleted."""
+        from kafka.admin import UserScramCredentialDeletion
+
+        keep = set(keep)
+        with self.admin() as admin:
+            described = admin.describe_user_scram_credentials()
+            gone = []
+            for user, info in described.items():
+                if user in keep:
+                    continue
+                dels = [UserScramCredentialDeletion(user, ci["mechanism"]) for ci in info["credential_infos"]]
+                if dels:
+                    admin.alter_user_scram_credentials(dels)
+                    gone.append(user)
+        return sorted(gone)
+
+    def sasl_client_config(self, user: str) -> dict[str, Any]:
+        """kafka-python settings for ``user`` over SASL_SSL (password read from its file)."""
+        facts = self.facts()
+        return {"bootstrap_servers": facts["bootstrap_sasl_ssl"].split(","), "security_protocol": "SASL_SSL",
+                "ssl_cafile": facts["ca_file"], "sasl_mechanism": SCRAM_MECHANISM,
+                "sasl_plain_username": user,
+                "sasl_plain_password": self.scram_password_file(user).read_text().strip()}
+
+    def _wait_scram(self, files: dict[str, Path], timeout: float = 30.0) -> None:
+        """Each broker applies a credential from the metadata log a moment after the controller
+        commits it: wait until a SASL_SSL handshake as each user succeeds on every broker."""
+        nodes = [Node(**n) for n in (self._load_state() or {}).get("nodes", [])]
+        spec = {"servers": [f"{n.address}:{n.sasl_port}" for n in nodes], "ca": str(self.ca_file),
+                "users": {u: str(f) for u, f in files.items()}, "timeout": timeout}
+        argv = [sys.executable, "-c", _SCRAM_PROBE, json.dumps(spec)]
+        netns = (self._load_state() or {}).get("netns")
+        if netns:
+            argv = ["ip", "netns", "exec", netns, *argv]
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
+        if res.returncode != 0:
+            reason = (res.stdout.strip().splitlines() or res.stderr.strip().splitlines() or ["?"])[-1]
+            raise PartError(PART, f"SCRAM users not usable on every broker: {reason}", self.process(1).logfile)
+
     # -------------------------------------------------------------- internals
 
     def _plan(self, addresses, netns, ports) -> list[Node]:
@@ -479,25 +606,33 @@ class KafkaPart:
         if ports is None:
             if len(set(addresses)) == 3:
                 ports = [(topology.BROKER_PLAINTEXT_PORT, topology.BROKER_CONTROLLER_PORT,
-                          topology.BROKER_TLS_PORT)] * 3
+                          topology.BROKER_TLS_PORT, topology.BROKER_SASL_PORT)] * 3
             else:
                 previous = self._load_state()
                 if previous and [n["address"] for n in previous["nodes"]] == addresses \
-                        and previous.get("netns") == netns:
-                    ports = [tuple(Node(**n).ports()) for n in previous["nodes"]]
+                        and previous.get("netns") == netns \
+                        and all("sasl_port" in n for n in previous["nodes"]):
+                    ports = [tuple(Node(**n).all_ports()) for n in previous["nodes"]]
                 else:
-                    chosen: set[int] = set()
-                    ports = []
-                    for _ in range(3):
-                        triple = []
-                        while len(triple) < 3:
-                            p = free_port()
-                            if p not in chosen:
-                                chosen.add(p)
-                                triple.append(p)
-                        ports.append(tuple(triple))
+                    ports = [()] * 3
         if len(ports) != 3:
             raise PartError(PART, f"needs 3 port triples, got {len(ports)}")
+        # (plaintext, controller, tls[, sasl]): a missing port is a free one on loopback (the
+        # standard one on distinct addresses)
+        chosen: set[int] = {p for triple in ports for p in triple}
+        filled = []
+        for triple in ports:
+            triple = list(triple)
+            while len(triple) < 4:
+                if len(triple) == 3 and len(set(addresses)) == 3:
+                    triple.append(topology.BROKER_SASL_PORT)
+                    continue
+                p = free_port()
+                if p not in chosen:
+                    chosen.add(p)
+                    triple.append(p)
+            filled.append(tuple(triple))
+        ports = filled
         endpoints = [(a, p) for a, triple in zip(addresses, ports) for p in triple]
         if len(set(endpoints)) != len(endpoints):
             raise PartError(PART, f"brokers' address:port pairs collide: {endpoints}")
@@ -543,9 +678,16 @@ class KafkaPart:
             "node.id": n.id,
             "controller.quorum.voters": voters,
             "listeners": f"PLAINTEXT://{n.address}:{n.plaintext_port},SSL://{n.address}:{n.tls_port},"
-                         f"CONTROLLER://{n.address}:{n.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{n.address}:{n.plaintext_port},SSL://{n.address}:{n.tls_port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:SSL",
+                         f"SASL_SSL://{n.address}:{n.sasl_port},CONTROLLER://{n.address}:{n.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{n.address}:{n.plaintext_port},SSL://{n.address}:{n.tls_port},"
+                                    f"SASL_SSL://{n.address}:{n.sasl_port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+            # SASL_SSL: SCRAM-SHA-512 users (credentials in the KRaft metadata log), no client cert
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms": SCRAM_MECHANISM,
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.sasl_ssl.ssl.client.auth": "none",
+            "sasl.enabled.mechanisms": SCRAM_MECHANISM,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "SSL",
             "log.dirs": d / "data",
@@ -629,8 +771,8 @@ class KafkaPart:
         """Wait until the nodes' ports can be bound again; returns those still taken after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            busy = _unbindable([(n.address, port) for n in nodes for port in n.ports()], netns)
-            taken = [(n, port) for n in nodes for port in n.ports() if (n.address, port) in busy]
+            busy = _unbindable([(n.address, port) for n in nodes for port in n.all_ports()], netns)
+            taken = [(n, port) for n in nodes for port in n.all_ports() if (n.address, port) in busy]
             if not taken or time.monotonic() > deadline:
                 return taken
             time.sleep(0.25)
@@ -757,6 +899,33 @@ while time.monotonic() < deadline:
     time.sleep(0.5)
 print(reason)
 sys.exit(1)
+"""
+
+
+# Run as a child: exit 0 once a SASL_SSL (SCRAM) client can fetch metadata from every broker.
+_SCRAM_PROBE = r"""
+import json, logging, sys, time
+logging.disable(logging.CRITICAL)
+from kafka import KafkaAdminClient
+spec = json.loads(sys.argv[1])
+deadline = time.monotonic() + spec["timeout"]
+pending = [(u, open(f).read().strip(), s) for u, f in sorted(spec["users"].items()) for s in spec["servers"]]
+reason = "no answer"
+while pending and time.monotonic() < deadline:
+    user, password, server = pending[0]
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=[server], security_protocol="SASL_SSL", ssl_cafile=spec["ca"],
+                                 sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=user,
+                                 sasl_plain_password=password, request_timeout_ms=5000, bootstrap_timeout_ms=5000)
+        admin.close()
+        pending.pop(0)
+        continue
+    except Exception as exc:
+        reason = f"{user}@{server}: {type(exc).__name__}: {str(exc)[:200]}"
+    time.sleep(0.3)
+if pending:
+    print(reason); sys.exit(1)
+print("ok")
 """
 
 

@@ -40,6 +40,11 @@ from asbuilt_sandbox.parts.base import PartError, Process, run, state_dir
 PART = "postgres"
 DBNAME = "conncentric"
 ROLE = "conncentric"
+# The Conduktor Console's database (issue 12): its own role, for which the server requires TLS
+# (pg_hba: hostssl for that role, hostnossl rejected). ``set_conduktor_tls(False)`` is a drift:
+# a hostnossl line admitting the role without TLS, ahead of the reject.
+CONDUKTOR_DB = "conduktor"
+CONDUKTOR_ROLE = "conduktor"
 OS_USER = "postgres"
 PG_ROOT = Path("/usr/lib/postgresql")
 FALLBACK_ROOT = Path("/var/lib/asbuilt")
@@ -229,18 +234,75 @@ class PostgresPart:
             "log_connections = on",
             "",
         ]))
-        (self.data_dir / "pg_hba.conf").write_text("\n".join([
+        self._net = net
+        self._write_hba(net, conduktor_tls=True)
+        for p in self.data_dir.iterdir():
+            if p.name in ("server.crt", "server.key", "asbuilt.conf", "pg_hba.conf", "postgresql.conf"):
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+
+    def _write_hba(self, net: str, conduktor_tls: bool) -> None:
+        import pwd
+
+        lines = [
             "# asbuilt sandbox (rewritten at every start): TLS and SCRAM from the sandbox network only",
             "# TYPE    DATABASE  USER      ADDRESS         METHOD",
             f"local     all       {OS_USER}  peer",
+        ]
+        if not conduktor_tls:
+            lines.append(f"hostnossl {CONDUKTOR_DB} {CONDUKTOR_ROLE} {net:<15} scram-sha-256  # drift: no TLS required")
+        lines += [
+            f"hostssl   {CONDUKTOR_DB} {CONDUKTOR_ROLE} {net:<15} scram-sha-256",
+            f"hostnossl all       {CONDUKTOR_ROLE} 0.0.0.0/0       reject",
             f"hostssl   all       all       {net:<15} scram-sha-256",
             "hostnossl all       all       0.0.0.0/0       reject",
             "host      all       all       ::/0            reject",
             "",
+        ]
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text("\n".join(lines))
+        pw = pwd.getpwnam(OS_USER)
+        os.chown(hba, pw.pw_uid, pw.pw_gid)
+
+    def set_conduktor_tls(self, required: bool = True) -> None:
+        """Rewrite pg_hba.conf so the Console's role needs TLS (the reference) or not (a drift), and
+        have the server reload it."""
+        launch = self._launch()
+        if not (launch and self.proc.running()):
+            raise PartError(PART, "not running")
+        net = topo.NET_CIDR if ipaddress.ip_address(launch["listen_addr"]) in ipaddress.ip_network(topo.NET_CIDR) \
+            else "127.0.0.0/8"
+        self._write_hba(net, conduktor_tls=required)
+        out = self._psql(launch["port"], "SELECT pg_reload_conf();\n"
+                         "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL;", tuples=True)
+        if out.split()[-1] != "0":
+            raise PartError(PART, "pg_hba.conf has errors after the rewrite", self.proc.logfile)
+
+    @property
+    def conduktor_password_file(self) -> Path:
+        return self.home / "conduktor.password"
+
+    def conduktor_database(self) -> dict:
+        """The Console's database and role (made anew: dropped first), owned by that role; returns
+        {dbname, user, password_file}. Its password is generated once, kept in a 0600 file."""
+        launch = self._launch()
+        if not (launch and self.proc.running()):
+            raise PartError(PART, "not running")
+        if self.conduktor_password_file.is_file():
+            password = self.conduktor_password_file.read_text().strip()
+        else:
+            password = secrets.token_urlsafe(24)
+            _write_private(self.conduktor_password_file, password.encode())
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", password)
+        self._psql(launch["port"], "\n".join([
+            f"DROP DATABASE IF EXISTS {CONDUKTOR_DB} WITH (FORCE);",
+            f"SELECT 'CREATE ROLE {CONDUKTOR_ROLE} LOGIN' WHERE NOT EXISTS "
+            f"(SELECT FROM pg_roles WHERE rolname = '{CONDUKTOR_ROLE}')",
+            "\\gexec",
+            f"ALTER ROLE {CONDUKTOR_ROLE} LOGIN PASSWORD '{password}';",
+            f"CREATE DATABASE {CONDUKTOR_DB} OWNER {CONDUKTOR_ROLE};",
+            "",
         ]))
-        for p in self.data_dir.iterdir():
-            if p.name in ("server.crt", "server.key", "asbuilt.conf", "pg_hba.conf", "postgresql.conf"):
-                os.chown(p, pw.pw_uid, pw.pw_gid)
+        return {"dbname": CONDUKTOR_DB, "user": CONDUKTOR_ROLE, "password_file": str(self.conduktor_password_file)}
 
     def _postmaster_pid(self) -> int | None:
         """The pid in postmaster.pid if that process is a postmaster of THIS data directory."""

@@ -149,6 +149,47 @@ def test_produce_and_consume_over_tls_as_an_acl_granted_principal(kafka):
     assert values == [b"as built"]
 
 
+@pytest.mark.sandbox
+def test_scram_users_on_the_sasl_ssl_listener_with_their_acls(kafka):
+    """SCRAM-SHA-512 users (AlterUserScramCredentials, KRaft metadata) authenticate on the SASL_SSL
+    listener as User:<name>; ACLs decide what they may do; a wrong password is refused; deleting
+    the users removes them; the ACL reader gives the principal's grants as the model's AclEntry."""
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.errors import KafkaError
+
+    from asbuilt.model.kafka import AclEntry
+    from asbuilt.readers.kafka_acls import read_principals
+    from asbuilt.target import KafkaSection, Target
+
+    part, facts = kafka
+    assert len(facts["bootstrap_sasl_ssl"].split(",")) == 3 and facts["sasl_mechanism"] == "SCRAM-SHA-512"
+    made = part.scram_users(["gw", "cc"])
+    assert made["gw"]["principal"] == "User:gw" and os.stat(made["gw"]["password_file"]).st_mode & 0o077 == 0
+    assert {"gw", "cc"} <= set(part.scram_users_on())
+    part.create_topic("_conduktor_gw_license", replication_factor=3)
+    part.create_acl_entries([AclEntry("User:gw", "TOPIC", "_conduktor_gw_", "PREFIXED", op)
+                             for op in ("WRITE", "DESCRIBE")])
+    producer = KafkaProducer(acks="all", max_block_ms=15000, **part.sasl_client_config("gw"))
+    try:
+        assert producer.send("_conduktor_gw_license", b"x").get(timeout=30).topic == "_conduktor_gw_license"
+    finally:
+        producer.close()
+    wrong = {**part.sasl_client_config("gw"), "sasl_plain_password": "not-the-password-at-all"}
+    with pytest.raises(KafkaError):
+        KafkaAdminClient(**wrong, bootstrap_timeout_ms=8000, request_timeout_ms=8000).close()
+
+    section = KafkaSection(bootstrap_servers=facts["bootstrap_tls"], security_protocol="SSL",
+                           ssl_cafile=facts["ca_file"], ssl_certfile=facts["client_cert"],
+                           ssl_keyfile=facts["client_key"])
+    [gw, cc] = read_principals(Target(name="t", allowed_networks=["127.0.0.0/8"], kafka=section),
+                               [{"principal": "User:gw", "role": "gateway"}, {"principal": "User:cc", "role": "x"}])
+    assert set(gw.acls) == {AclEntry("User:gw", "TOPIC", "_conduktor_gw_", "PREFIXED", op)
+                            for op in ("WRITE", "DESCRIBE")}
+    assert cc.acls == ()  # asked and answered: none
+    assert part.delete_scram_users(keep=["cc"]) == ["gw"]
+    assert part.scram_users_on() == ["cc"]
+
+
 def _first(consumer):
     for message in consumer:
         return [message.value]

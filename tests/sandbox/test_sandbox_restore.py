@@ -111,7 +111,12 @@ def _assert_reference(facts) -> None:
     with kafka.admin() as admin:
         topics = {t for t in admin.list_topics() if not t.startswith("__")}
     assert topics == set(manager.PLATFORM_TOPICS), topics
-    assert kafka.describe_acls() == []
+    # the ACLs are exactly the references' principals' (Conduktor Gateway, ComposeX), a hand-made one is gone
+    acls = {(a.principal, a.resource_pattern.resource_type.name, a.resource_pattern.resource_name,
+             a.resource_pattern.pattern_type.name, a.operation.name) for a in kafka.describe_acls()}
+    assert not any(a[0] == PRINCIPAL for a in acls), acls
+    assert {a[0] for a in acls} == {p["principal"] for p in facts["kafka"]["principals"]}, acls
+    assert set(kafka.scram_users_on()) == {p["principal"].split(":", 1)[1] for p in facts["kafka"]["principals"]}
     assert kafka.topic_configs("conncentric.events")["min.insync.replicas"] == "2"
 
     with _pg(facts) as conn:

@@ -19,7 +19,9 @@ def reference_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reference")
     bundle = write_zip(tmp / "custom-bundle-v1.0.0.zip", bundle_entries())
     reports = tmp / "reports"
-    res = asbuilt("static", REFERENCE, bundle, "--values", REFERENCE / "values" / "production.yaml",
+    # examples/reference/conduktor is the conduktor-k8s profile's reference (tests/static/test_conduktor_static.py)
+    parts = sorted(p for p in REFERENCE.iterdir() if p.name != "conduktor")
+    res = asbuilt("static", *parts, bundle, "--values", REFERENCE / "values" / "production.yaml",
                   "--report-dir", reports)
     return res, reports
 
