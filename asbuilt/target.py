@@ -210,6 +210,7 @@ class ChartSource(_Strict):
 
 class StaticSection(_Strict):
     terraform: list[Path] = []
+    terraform_plan: list[Path] = []  # `terraform show -json` of a plan or a state
     cloudformation: list[Path] = []
     charts: list[ChartSource] = []
     manifests: list[Path] = []

@@ -74,6 +74,7 @@ def _chart_name(chart: Path) -> str:
 @dataclass
 class Inputs:
     terraform: list[Path] = field(default_factory=list)
+    terraform_plans: list[Path] = field(default_factory=list)  # `terraform show -json` of a plan or a state
     cloudformation: list[Path] = field(default_factory=list)
     manifests: list[list[Path]] = field(default_factory=list)
     charts: list[ChartInput] = field(default_factory=list)
@@ -87,12 +88,13 @@ class Inputs:
     tf_vars: list[str] = field(default_factory=list)        # --var NAME=VALUE
 
     def empty(self) -> bool:
-        return not (self.terraform or self.cloudformation or any(self.manifests) or self.charts or self.compose
+        return not (self.terraform or self.terraform_plans or self.cloudformation or any(self.manifests) or self.charts or self.compose
                     or self.gradle or self.bundles)
 
     def summary(self) -> dict[str, Any]:
         return {
             "terraform": [display_path(p) for p in self.terraform],
+            "terraform_plans": [display_path(p) for p in self.terraform_plans],
             "cloudformation": [display_path(p) for p in self.cloudformation],
             "manifests": [display_path(p) for group in self.manifests for p in group],
             "charts": [{"chart": display_path(c.path), "values": [display_path(v) for v in c.values],
@@ -240,8 +242,11 @@ def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: li
     docs = _load_docs(path)
     from asbuilt.static.files import is_compose
     from asbuilt.static.kubernetes import is_manifest
+    from asbuilt.static.tfplan import kind_of
 
-    if any(_is_cfn(d) for d in docs):
+    if name.endswith(".json") and docs and kind_of(docs[0]):
+        inputs.terraform_plans.append(path)
+    elif any(_is_cfn(d) for d in docs):
         inputs.cloudformation.append(path)
     elif any(is_manifest(d) for d in docs):
         manifests.append(path)
@@ -318,6 +323,8 @@ def discover_target(target: Any) -> Inputs:
     inputs = Inputs()
     for p in st.terraform:
         inputs.terraform.append(resolve(p))
+    for p in st.terraform_plan:
+        inputs.terraform_plans.append(resolve(p))
     for p in st.cloudformation:
         full = resolve(p)
         files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
@@ -446,6 +453,8 @@ class Scan:
         try:
             self._terraform()
             self.check_deadline()
+            self._terraform_plans()
+            self.check_deadline()
             self._cloudformation()
             self._kubernetes()
             self.check_deadline()
@@ -500,6 +509,37 @@ class Scan:
                 self._run_checkov("terraform", make_runner(), root=root)
             if len(self.ctx.stacks) == before:
                 raise RunError(f"{display_path(root)}: checkov found no Terraform resources to check")
+
+    def _terraform_plans(self) -> None:
+        """Plan / state JSON: read into the same estate as HCL (asbuilt.static.tfplan) and judged here,
+        anchor by anchor, as checkov would hand each resource to a check."""
+        if not self.inputs.terraform_plans:
+            return
+        from asbuilt.static.tfplan import build_estate
+
+        for path in self.inputs.terraform_plans:
+            self.check_deadline()
+            estate = build_estate(path)
+            self.ctx.add_stack(estate)
+            self._judge_anchors(estate)
+
+    def _judge_anchors(self, stack: Any) -> None:
+        """Judge every anchor of every control over a stack no checkov runner sees."""
+        nodes = {n.key: n for n in stack.nodes()} if hasattr(stack, "nodes") else {}
+        for control in sorted(self.controls):
+            defn = DEFINITIONS[control]
+            if not defn.applies_to(stack.flavour):
+                continue
+            try:
+                anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
+                for anchor in sorted(anchors, key=str):
+                    node = nodes.get(anchor, stack)
+                    judge_anchor(defn, self.ctx, stack, anchor, node.resource, node.loc.file, node.loc.line)
+            except (RunError, InputError):
+                raise
+            except Exception as exc:
+                self.ctx.error(control, f"{getattr(stack, 'name', '?')}: {control} could not be evaluated: "
+                                        f"{type(exc).__name__}: {exc}")
 
     def _cloudformation(self) -> None:
         if not self.inputs.cloudformation:
@@ -559,19 +599,7 @@ class Scan:
         for f in self.inputs.compose:
             self.ctx.add_stack(compose_stack(f))
         for stack in [s for s in self.ctx.stacks if getattr(s, "flavour", "") in FILE_KINDS]:
-            for control in sorted(self.controls):
-                defn = DEFINITIONS[control]
-                if not defn.applies_to(stack.flavour):
-                    continue
-                try:
-                    anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
-                    for anchor in anchors:
-                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, stack.loc.file, stack.loc.line)
-                except (RunError, InputError):
-                    raise
-                except Exception as exc:
-                    self.ctx.error(control, f"{stack.resource}: {control} could not be evaluated: "
-                                            f"{type(exc).__name__}: {exc}")
+            self._judge_anchors(stack)
 
     # judgement ------------------------------------------------------------
     def _judge(self) -> tuple[list[Verdict], list[dict]]:

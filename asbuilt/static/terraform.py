@@ -69,6 +69,7 @@ class TfIndex:
         self.variables: dict[str, Any] = {}  # prefix + name -> default
         self.module_calls: dict[str, dict] = {}  # prefix + name -> {"source", "file", "line", "loaded"}
         self.loaded_modules: set[str] = set()    # module prefixes whose resources checkov loaded
+        self.by_id: dict[str, str] = {}  # literal id / ARN -> address (plan and state JSON: existing resources)
 
     def add_definitions(self, definitions: dict) -> None:
         for key, file_def in definitions.items():
@@ -200,6 +201,8 @@ class TerraformModel:
     # -------------------------------------------------------------- known or unknown
 
     def unknown(self, value: Any, where: Any) -> Unknown:
+        if is_unknown(value):  # already unknown (a plan's after-apply value): keep its reason
+            return value if value.where or not where else Unknown(value.reason, str(where), value.expression)
         text = str(value)
         return Unknown(terraform_reason(text, self.missing), str(where), text[:200])
 
@@ -244,8 +247,11 @@ class TerraformModel:
             # the whole list is one expression checkov could not evaluate (var.subnet_ids, module.vpc.x)
             return [self.unknown(hcl.unwrap(value), "")]
         for item in items:
-            if isinstance(item, str) and not hcl.REF.search(item) and hcl.is_literal(item):
+            if is_unknown(item):
                 out.append(item)
+                continue
+            if isinstance(item, str) and not hcl.REF.search(item) and hcl.is_literal(item):
+                out.append(self.ix.by_id.get(item, item))
                 continue
             found = self.ix.refs(item, prefix)
             if not found and item is not None and not isinstance(item, (dict, list)):
@@ -300,13 +306,15 @@ class TerraformModel:
 
     def _bucket_name(self, res: TfRes) -> str:
         name = hcl.get(res.conf, "bucket")
-        return str(name) if name is not None and hcl.is_literal(name) else f"<{res.address}>"
+        return str(name) if name is not None and not is_unknown(name) and hcl.is_literal(name) else f"<{res.address}>"
 
     def zone(self, res: TfRes) -> str | None:
         for attr in ("availability_zone", "availability_zone_id"):
             z = hcl.get(res.conf, attr)
             if z is None:
                 continue
+            if is_unknown(z):
+                return z
             z = str(z)
             if hcl.AZ.match(z):
                 return z
@@ -323,8 +331,8 @@ class TerraformModel:
         return None
 
     def cidr(self, value: Any, prefix: str) -> str | None:
-        if value is None:
-            return None
+        if value is None or is_unknown(hcl.unwrap(value)):
+            return hcl.unwrap(value)
         text = self.render(value, prefix)
         return text if not text.startswith("<") and hcl.is_literal(text) else None
 
@@ -341,6 +349,8 @@ class TerraformModel:
         value = hcl.unwrap(value)
         if value is None:
             return []
+        if is_unknown(value):
+            return [value]
         if isinstance(value, dict):
             return [hcl.neutral_statement(s, where, lambda t: self.render(t, prefix))
                     for s in hcl.statements_of_document(value)]
@@ -482,8 +492,8 @@ class TerraformModel:
     def _rule(self, where: str, protocol: Any, from_port: Any, to_port: Any, v4: Any, v6: Any, groups: list[str],
               prefix_lists: Any, prefix: str) -> dict:
         raw = hcl.unwrap(protocol)
-        proto: Any = str(raw if raw is not None else "-1").lower()
-        if raw is not None and not hcl.is_literal(raw):
+        proto: Any = raw if is_unknown(raw) else str(raw if raw is not None else "-1").lower()
+        if raw is not None and not is_unknown(raw) and not hcl.is_literal(raw):
             proto = self.unknown(raw, where)
 
         def port(value: Any) -> Any:
@@ -499,6 +509,9 @@ class TerraformModel:
                 return [self.unknown(hcl.unwrap(value), where)]
             out = []
             for c in hcl.as_list(value):
+                if is_unknown(c):
+                    out.append(c)
+                    continue
                 text = self.render(c, prefix)
                 out.append(text if hcl.is_literal(text) and not text.startswith("<") else self.unknown(c, where))
             return out
@@ -758,5 +771,5 @@ def make_runner():
 def debug_dump(estate: Estate) -> str:  # pragma: no cover - a developer aid
     from dataclasses import asdict
 
-    return json.dumps({k: {kk: asdict(vv) for kk, vv in v.items()} for k, v in estate.__dict__.items()
+    return json.dumps({k: {str(kk): asdict(vv) for kk, vv in v.items()} for k, v in estate.__dict__.items()
                        if isinstance(v, dict) and k != "by_conf"}, indent=1, default=str)
