@@ -153,8 +153,10 @@ class PlanIndex(TfIndex):
             self._module_calls(call.get("module") or {}, key + ".")
         if not prefix:  # modules seen only in the values (a state has no configuration)
             for res in self.resources.values():
-                if res.prefix:
-                    self.loaded_modules.add(res.prefix)
+                prefix = res.prefix
+                while prefix:
+                    self.loaded_modules.add(prefix)
+                    prefix = _parent_prefix(prefix)
 
     def _add_instance(self, r: dict, rc: dict | None) -> None:
         address = str(r.get("address") or "")
