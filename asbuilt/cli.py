@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "Terraform folders scanned (repeatable)")
     s.add_argument("--var", action="append", default=[], dest="tf_vars", metavar="NAME=VALUE",
                    help="a Terraform variable, as terraform plan -var (repeatable; lists and maps in HCL/JSON form)")
+    s.add_argument("--parameter", action="append", default=[], dest="cfn_parameters", metavar="NAME=VALUE",
+                   help="a CloudFormation parameter value for the templates scanned, as aws cloudformation deploy "
+                        "--parameter-overrides (repeatable); decides Conditions and Fn::If")
     s.add_argument("--release", metavar="NAME", help="Helm release name the charts are rendered as (default: the "
                    "chart's name)")
     s.add_argument("--namespace", metavar="NS", help="namespace the charts are rendered into (default: the release's name)")

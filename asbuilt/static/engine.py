@@ -86,6 +86,7 @@ class Inputs:
     skipped: list[str] = field(default_factory=list)  # non-regular files a walk left out (notes)
     tf_var_files: list[Path] = field(default_factory=list)  # --var-file
     tf_vars: list[str] = field(default_factory=list)        # --var NAME=VALUE
+    cfn_parameters: dict[str, str] = field(default_factory=dict)  # --parameter NAME=VALUE (CloudFormation)
 
     def empty(self) -> bool:
         return not (self.terraform or self.terraform_plans or self.cloudformation or any(self.manifests) or self.charts or self.compose
@@ -325,6 +326,7 @@ def discover_target(target: Any) -> Inputs:
         inputs.terraform.append(resolve(p))
     for p in st.terraform_plan:
         inputs.terraform_plans.append(resolve(p))
+    inputs.cfn_parameters = {str(k): _param_text(v) for k, v in st.cloudformation_parameters.items()}
     for p in st.cloudformation:
         full = resolve(p)
         files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
@@ -415,6 +417,29 @@ def tf_var_file(assignments: list[str], workdir: Path) -> Path | None:
     return path
 
 
+def cfn_parameters(assignments: list[str]) -> dict[str, str]:
+    """--parameter NAME=VALUE (as `aws cloudformation deploy --parameter-overrides` takes them)."""
+    import re
+
+    out: dict[str, str] = {}
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9]+", name.strip()):
+            raise InputError(f"--parameter {name.strip()[:40]!r}: expected NAME=VALUE (NAME alphanumeric, as "
+                             "CloudFormation parameters are)")
+        out[name.strip()] = value
+    return out
+
+
+def _param_text(value: Any) -> str:
+    """A parameter value as CloudFormation receives it: a string (lists comma-delimited)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_param_text(v) for v in value)
+    return str(value)
+
+
 def _reports(result: Any) -> list[Any]:
     return result if isinstance(result, list) else [result]
 
@@ -435,6 +460,7 @@ class Scan:
         in_profile = {c.id for c in catalogue.for_profile(profile.base) if c.static}
         self.controls = {c for c in DEFINITIONS if c in in_profile and (controls is None or c in controls)}
         self.ctx = ScanContext(profile)
+        self.ctx.cfn_parameters = dict(inputs.cfn_parameters)
         self.builtin_findings: list[dict] = []
         self.mappings: dict[Path, Path] = {}
         self.workdir: Path | None = None
@@ -706,8 +732,10 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
     """A Terraform stack that calls modules whose code is not on disk cannot pass a control over
     AWS resources: those modules may create (or be) what the control is about. A known failure
     stands; a pass, or finding nothing to judge, becomes error naming the modules."""
-    mods = getattr(stack, "unresolved_modules", None) or []
-    if not mods or getattr(stack, "flavour", "") != "terraform":
+    mods = getattr(stack, "unresolved_modules", None) or [] if getattr(stack, "flavour", "") == "terraform" else []
+    types = set(DEFINITIONS[control].cloudformation) if control in DEFINITIONS else set()
+    undecided = [u for u in getattr(stack, "undecided_resources", None) or [] if u.get("type") in types]
+    if not mods and not undecided:
         return None
     if verdict is not None and verdict.status == "fail":
         return None
@@ -715,6 +743,8 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
                             f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
                             "(`terraform show -json`) to decide")
                 for m in mods]
+    unknowns += [UnknownFact(f"whether {u['resource']} is created", f"{u['file']}:{u['line']} ({u['resource']})",
+                             u["reason"] + "; give the parameter with --parameter NAME=VALUE") for u in undecided]
     if verdict is not None and verdict.status == "error":
         unknowns = [*verdict.unknowns, *unknowns]
     return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",

@@ -214,6 +214,9 @@ class Estate:
     # module calls whose code is not on disk (registry, git): what they create is not known
     unresolved_modules: list[dict] = field(default_factory=list)
     resolved_modules: list[str] = field(default_factory=list)
+    # resources that may or may not be created (a CloudFormation Condition not decidable statically)
+    undecided_resources: list[dict] = field(default_factory=list)
+    not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
 
     COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",
                    "load_balancers", "buckets", "roles", "oidc_providers", "repositories", "peerings")
