@@ -37,6 +37,7 @@ class TfRes:
     conf: dict
     file: str
     line: int
+    conf_id: int = 0  # id() of checkov's configuration when conf is asbuilt's expanded copy of it
 
     @property
     def loc(self) -> Loc:
@@ -70,11 +71,14 @@ class TfIndex:
         self.module_calls: dict[str, dict] = {}  # prefix + name -> {"source", "file", "line", "loaded"}
         self.loaded_modules: set[str] = set()    # module prefixes whose resources checkov loaded
         self.by_id: dict[str, str] = {}  # literal id / ARN -> address (plan and state JSON: existing resources)
+        self._dynamic: list = []
+        self._values: dict[str, Any] = {}  # variable values as Terraform has them (lists kept lists)
 
     def add_definitions(self, definitions: dict) -> None:
         for key, file_def in definitions.items():
             file_path = getattr(key, "file_path", key)
             prefix = _module_prefix(key)
+            pending_dynamic = []
             for block in ("resource", "data"):
                 for entry in file_def.get(block, []) or []:
                     for rtype, named in entry.items():
@@ -82,7 +86,9 @@ class TfIndex:
                             continue
                         for name, conf in named.items():
                             if isinstance(conf, dict) and not _not_created(conf):
-                                self.add(block, rtype, name, conf, file_path, prefix)
+                                res = self.add(block, rtype, name, conf, file_path, prefix)
+                                if block == "resource" and "dynamic" in conf:
+                                    pending_dynamic.append(res)
             if prefix:
                 self.loaded_modules.add(prefix)
             for entry in file_def.get("module", []) or []:
@@ -98,6 +104,23 @@ class TfIndex:
                 for name, body in entry.items():
                     if isinstance(body, dict) and "default" in body:
                         self.variables[prefix + name] = hcl.unwrap(body["default"])
+                        d = body["default"]  # one list layer is checkov's: a list default stays a list
+                        self._values[prefix + name] = d[0] if isinstance(d, list) and len(d) == 1 else d
+            self._dynamic.append((pending_dynamic, prefix))
+        from asbuilt.static.tfdynamic import expand
+
+        for pending, prefix in self._dynamic:  # once every variable is known
+            for res in pending:
+                copy = expand(res.conf, res.file, res.type, _strip_index(res.name),
+                              lambda n, p=prefix: self._variable_value(p, n))
+                if copy is not None:
+                    res.conf_id, res.conf = id(res.conf), copy
+        self._dynamic = []
+
+    def _variable_value(self, prefix: str, name: str) -> Any:
+        if prefix + name in self._values:
+            return self._values[prefix + name]
+        return None if prefix else self._values.get(name)
 
     def add(self, block: str, rtype: str, name: str, conf: dict, file_path: str, prefix: str) -> TfRes:
         data = "data." if block == "data" else ""
@@ -340,7 +363,7 @@ class TerraformModel:
         return res.loc
 
     def node_kwargs(self, res: TfRes) -> dict:
-        return {"key": res.address, "loc": res.loc, "conf_id": id(res.conf)}
+        return {"key": res.address, "loc": res.loc, "conf_id": res.conf_id or id(res.conf)}
 
     # -------------------------------------------------------------- policies
 
