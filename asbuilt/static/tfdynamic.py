@@ -21,7 +21,7 @@ _WRAPPERS = re.compile(r"^(toset|tolist|tomap|values|keys)\((.*)\)$", re.S)
 
 
 @lru_cache(maxsize=256)
-def _parse(path: str, mtime: float) -> dict:
+def _parse(path: str, stamp: tuple) -> dict:
     import hcl2
 
     try:
@@ -33,7 +33,8 @@ def _parse(path: str, mtime: float) -> dict:
 
 def _parsed(path: str) -> dict:
     try:
-        return _parse(path, os.stat(path).st_mtime)
+        st = os.stat(path)
+        return _parse(path, (st.st_mtime_ns, st.st_size, st.st_ino))
     except OSError:
         return {}
 
