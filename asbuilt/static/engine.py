@@ -590,10 +590,24 @@ class Scan:
             name = ", ".join(display_path(f) for f in group[:3]) + (" ..." if len(group) > 3 else "")
             src = KubernetesSource("kubernetes", name, "default", files=group, location=display_path(group[0]))
             self._run_checkov("kubernetes", make_runner(src), files=group)
+        from asbuilt.static.kubernetes import missing_dependencies
+
         for i, chart in enumerate(self.inputs.charts):
             self.check_deadline()
             chart_values = [chart.path / "values.yaml"] if (chart.path / "values.yaml").exists() else []
             values = load_values(chart_values + list(chart.values))
+            missing = missing_dependencies(chart.path)
+            if missing:
+                # helm cannot render it: every control over the rendered chart is an error naming why
+                message = (f"{display_path(chart.path / 'Chart.yaml')}: the chart's dependencies "
+                           f"{', '.join(missing)} are not in charts/, so it cannot be rendered; run "
+                           f"`helm dependency build {display_path(chart.path)}` and scan again")
+                for control in sorted(self.controls):
+                    if DEFINITIONS[control].applies_to("helm"):
+                        self.ctx.error(control, message)
+                self.ctx.notes.append(message)
+                self.ctx.add_stack(values_stack(chart.path, values, chart.release, chart.namespace))
+                continue
             out = self.workdir / f"chart-{i}"
             mapping = render_chart(chart.path, chart.values, chart.release, chart.namespace, out)
             self.mappings.update(mapping)
