@@ -117,6 +117,14 @@ class TfIndex:
                     res.conf_id, res.conf = id(res.conf), copy
         self._dynamic = []
 
+    def variable_value(self, prefix: str, name: str) -> Any:
+        """A variable's value as Terraform has it (None for a null default); KeyError without one."""
+        if prefix + name in self._values:
+            return self._values[prefix + name]
+        if not prefix and name in self._values:
+            return self._values[name]
+        raise KeyError(name)
+
     def _variable_value(self, prefix: str, name: str) -> Any:
         if prefix + name in self._values:
             return self._values[prefix + name]
@@ -238,6 +246,9 @@ class TerraformModel:
         if isinstance(value, (dict, list)):
             return value
         if not hcl.is_literal(value):
+            v = hcl.evaluate(value, lambda name: self.ix.variable_value(res.prefix, name))
+            if hcl.evaluated(v) and not isinstance(v, (dict, list)):
+                return default if v is None else v  # coalesce(var.x, true) with x null, try(...), lookup(...)
             return self.unknown(value, res.loc)
         return value
 
