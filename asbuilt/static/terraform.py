@@ -489,6 +489,10 @@ class TerraformModel:
         e, ix = self.estate, self.ix
         for r in ix.of_type("aws_security_group"):
             sg = SecurityGroup(**self.node_kwargs(r), vpc=self.key(hcl.get(r.conf, "vpc_id"), r.prefix))
+            whole = hcl.unwrap(r.conf.get("ingress"))
+            if is_unknown(whole):  # a plan's inline rules known only after apply: not "no rules"
+                sg.ingress.append({"resource": str(r.loc), "protocol": whole, "from_port": whole, "to_port": whole,
+                                   "cidrs_v4": [whole], "cidrs_v6": [], "groups": [], "prefix_lists": []})
             for blk in hcl.blocks(r.conf, "ingress"):
                 groups = self.keys(hcl.get(blk, "security_groups"), r.prefix)
                 if hcl.to_bool(hcl.get(blk, "self")):

@@ -218,3 +218,19 @@ def test_a_named_file_that_is_not_a_usable_plan_is_one_line(tmp_path, doc, words
     with pytest.raises(RunError) as exc:
         build_estate(_write(tmp_path, doc))
     assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_inline_rules_known_in_the_plan_are_judged_and_unknown_ones_are_not_no_rules(tmp_path):
+    sg = "module.db_sg.aws_security_group.this_name_prefix[0]"
+    doc = _plan()
+    change = _change(doc, sg)
+    change["after"]["ingress"] = [{"from_port": 5432, "to_port": 5432, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"],
+                                   "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False,
+                                   "description": ""}]
+    change["after_unknown"]["ingress"] = [{"cidr_blocks": [False], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+                                           "security_groups": []}]
+    v = _by(scan([_write(tmp_path, doc)], [], tmp_path / "r"))["NET-03"]
+    assert v.status == "fail" and "0.0.0.0/0" in v.message and sg in v.message, v.message
+    # ingress known only after apply (the fixture as written): the group's rules are unknown, never none
+    v = _by(scan([PLANS / "registry-root.plan.json"], [], tmp_path / "r2"))["NET-03"]
+    assert v.status == "error", v.message
