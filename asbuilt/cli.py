@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"deadline of the whole run (default {DEFAULT_TIMEOUT:g}): what is not checked by then is "
                         "`error` (run deadline reached) and the run exits 2")
 
-    s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles")
+    s = sub.add_parser("static", help="static checks only, on IaC (Terraform HCL, plan/state JSON, CloudFormation), "
+                       "charts, manifests, compose, Gradle, bundles")
     s.add_argument("paths", nargs="+", type=Path)
     s.add_argument("--profile", default="conncentric-aws")
     s.add_argument("--values", action="append", type=Path, default=[], help="Helm values file (repeatable)")

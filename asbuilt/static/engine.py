@@ -545,7 +545,17 @@ class Scan:
 
         for path in self.inputs.terraform_plans:
             self.check_deadline()
-            estate = build_estate(path)
+            try:
+                estate = build_estate(path)
+            except RunError:
+                raise
+            except Exception as exc:  # a plan shaped in a way the reader did not expect: never a pass
+                message = f"{display_path(path)}: the Terraform plan could not be modelled: {type(exc).__name__}: {exc}"
+                for control in sorted(self.controls):
+                    if DEFINITIONS[control].applies_to("terraform"):
+                        self.ctx.error(control, message[:500])
+                self.ctx.notes.append(message[:500])
+                continue
             self.ctx.add_stack(estate)
             self._judge_anchors(estate)
 
