@@ -799,6 +799,11 @@ def make_runner():
         def check_tf_definition(self, report, root_folder, runner_filter, collect_skip_comments=True):  # type: ignore[override]
             ctx = current()
             if ctx is not None and self.definitions:
+                from asbuilt.static.tfdynamic import use_parsed
+
+                parser = getattr(getattr(self, "graph_manager", None), "parser", None) or getattr(self, "parser", None)
+                parsed = getattr(parser, "out_definitions", None) or {}
+                use_parsed({str(getattr(k, "file_path", k)): v for k, v in parsed.items()})
                 for estate in build_estates(self.definitions):
                     ctx.add_stack(estate)
             return super().check_tf_definition(report, root_folder, runner_filter, collect_skip_comments)

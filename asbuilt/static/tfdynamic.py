@@ -31,7 +31,23 @@ def _parse(path: str, stamp: tuple) -> dict:
         return {}
 
 
+_CHECKOV_PARSED: dict[str, dict] = {}  # what checkov's parser already read (real path -> hcl2 payload)
+
+
+def use_parsed(loaded: dict | None) -> None:
+    """Reuse the files checkov's Terraform parser has parsed (the HCL as written, before its graph
+    renders it), so nothing is parsed twice; called by asbuilt's Terraform runner before it models
+    a scan."""
+    _CHECKOV_PARSED.clear()
+    for path, payload in (loaded or {}).items():
+        if isinstance(payload, dict):
+            _CHECKOV_PARSED[os.path.realpath(str(path))] = payload
+
+
 def _parsed(path: str) -> dict:
+    found = _CHECKOV_PARSED.get(os.path.realpath(str(path)))
+    if found is not None:
+        return found
     try:
         st = os.stat(path)
         return _parse(path, (st.st_mtime_ns, st.st_size, st.st_ino))
