@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"deadline of the whole run (default {DEFAULT_TIMEOUT:g}): what is not checked by then is "
                         "`error` (run deadline reached) and the run exits 2")
 
-    s = sub.add_parser("static", help="static checks only, on IaC, charts, manifests, compose, Gradle, bundles",
+    s = sub.add_parser("static", help="static checks only, on IaC (Terraform HCL, plan/state JSON, CloudFormation), "
+                       "charts, manifests, compose, Gradle, bundles",
                        epilog=epilog(), formatter_class=fmt,
                        description="Static checks only, on the given folders and files; exit 0/1/2.")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH",
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "Terraform folders scanned (repeatable)")
     s.add_argument("--var", action="append", default=[], dest="tf_vars", metavar="NAME=VALUE",
                    help="a Terraform variable, as terraform plan -var (repeatable; lists and maps in HCL/JSON form)")
+    s.add_argument("--parameter", action="append", default=[], dest="cfn_parameters", metavar="NAME=VALUE",
+                   help="a CloudFormation parameter value for the templates scanned, as aws cloudformation deploy "
+                        "--parameter-overrides (repeatable); decides Conditions and Fn::If")
     s.add_argument("--release", metavar="NAME", help="Helm release name the charts are rendered as (default: the "
                    "chart's name)")
     s.add_argument("--namespace", metavar="NS", help="namespace the charts are rendered into (default: the release's name)")

@@ -260,7 +260,9 @@ class ChartSource(_Strict):
 
 class StaticSection(_Strict):
     terraform: list[Path] = []
+    terraform_plan: list[Path] = []  # `terraform show -json` of a plan or a state
     cloudformation: list[Path] = []
+    cloudformation_parameters: dict[str, str | int | float | bool | list[str]] = {}  # values for the deploy
     charts: list[ChartSource] = []
     manifests: list[Path] = []
     compose: list[Path] = []

@@ -1,6 +1,6 @@
 """How fast `asbuilt static` is, against checkov alone running the same custom checks.
 
-    python benchmarks/static_speed.py [--repeat 5] [--copies 1 10 100] [--json out.json]
+    python benchmarks/static_speed.py [--repeat 5] [--copies 1 10 100] [--corpus 1 10 100] [--json out.json]
 
 1. **Reference set** (examples/reference: Terraform, CloudFormation YAML + JSON, the chart with
    values/production.yaml): `asbuilt static` against `checkov -d ... --external-checks-dir
@@ -12,6 +12,10 @@
 2. **Scale**: a folder with 1, 10 and 100 copies of the reference Terraform (each its own root
    module), scanned by both. Linear growth means the time per copy stays flat: the script prints
    (t(N) - t(1)) / (N - 1) for each N.
+3. **Corpus** (benchmarks/corpus.py): N roots written as module ecosystems write them (a local
+   module with null defaults, coalesce/try, for_each subnets keyed by zone, count = 0, a dynamic
+   ingress), scanned by both; the goal is asbuilt within 1.1x of checkov's runners with the same
+   checks, and linear.
 
 The machine's load matters (2 shared cores here): run it on an otherwise idle machine for
 figures to quote, and compare ratios rather than absolute times.
@@ -117,10 +121,42 @@ def _pair(a: list[str], b: list[str], repeat: int) -> tuple[list[float], list[fl
     return ta, tb
 
 
+def _corpus(tmp: Path, sizes: list[int], repeat: int, ids: str) -> list[dict]:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.corpus import write_corpus
+
+    rows = []
+    for n in sizes:
+        root = write_corpus(tmp / f"corpus-{n}", n)
+        argvs = {"asbuilt": _asbuilt([root], [], tmp / f"rc{n}"),
+                 "runners": _runners([("terraform", root)], ids, tmp / "runners.py")}
+        runs: dict[str, list[float]] = {k: [] for k in argvs}
+        for i in range(repeat):  # interleaved, alternating the order
+            for name in (list(argvs) if i % 2 == 0 else list(reversed(argvs))):
+                runs[name].append(_time(argvs[name], ok=(0, 1, 2)))
+        row = {"roots": n, **{f"{k}_median_s": round(statistics.median(v), 3) for k, v in runs.items()}}
+        row["ratio_vs_runners"] = round(row["asbuilt_median_s"] / row["runners_median_s"], 3)
+        rows.append(row)
+        print(f"{n:>4} corpus roots: asbuilt {row['asbuilt_median_s']:.2f} s, checkov runners "
+              f"{row['runners_median_s']:.2f} s (ratio {row['ratio_vs_runners']:.2f})")
+        shutil.rmtree(root)
+    base = rows[0]
+    for row in rows[1:]:
+        k = row["roots"] - base["roots"]
+        for name in ("asbuilt", "runners"):
+            row[f"{name}_per_root_ms"] = round((row[f"{name}_median_s"] - base[f"{name}_median_s"]) / k * 1000)
+        print(f"  {row['roots']:>4} roots, per extra root: asbuilt {row['asbuilt_per_root_ms']} ms, checkov runners "
+              f"{row['runners_per_root_ms']} ms")
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--copies", type=int, nargs="+", default=[1, 10, 100])
+    ap.add_argument("--corpus", type=int, nargs="*", default=[1, 10, 100],
+                    help="sizes of the module-style corpus (none: skip it)")
+    ap.add_argument("--only-corpus", action="store_true", help="skip the reference set and the copies")
     ap.add_argument("--scale-repeat", type=int, default=3)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -129,10 +165,16 @@ def main() -> int:
     out: dict = {"environment": env_note}
     with tempfile.TemporaryDirectory(prefix="asbuilt-bench-") as tmp_:
         tmp = Path(tmp_)
-        rendered = _render(tmp / "rendered")
         # warm-up: byte-compile, page cache
         _time(_asbuilt([REF / "terraform"], [], tmp / "warm"))
         _time(_checkov([REF / "terraform"], ["terraform"], ids))
+        if args.corpus:
+            out["corpus"] = _corpus(tmp, args.corpus, args.scale_repeat, ids)
+        if args.only_corpus:
+            if args.json:
+                args.json.write_text(json.dumps(out, indent=2) + "\n")
+            return 0
+        rendered = _render(tmp / "rendered")
 
         a = _asbuilt([REF / "terraform", REF / "cloudformation", REF / "chart" / "conncentric"],
                      [REF / "values" / "production.yaml"], tmp / "reports")

@@ -25,7 +25,7 @@ K8S_04 = Unit("K8S-04", k8s.container_security,
               k8s=facts.container_security)
 
 K8S_05 = Unit("K8S-05", k8s.no_literal_credentials,
-              kubernetes=(*facts.WORKLOADS, "ConfigMap"),
+              kubernetes=(*facts.WORKLOADS, "ConfigMap", "HelmChart", "HelmRelease", "Application"),
               k8s=facts.literal_settings,
               files={"values": facts.values_literals, "compose": facts.compose_literals})
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asbuilt.rules.k8s import classify_value
+from asbuilt.rules.k8s import classify_value, looks_random
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 
@@ -109,22 +109,98 @@ def env_settings(obj: dict, name: str | None = None) -> list[dict]:
     return out
 
 
+def structured(value: Any) -> Any:
+    """A JSON or YAML document inside a string value (a Keycloak realm export, an application.yaml),
+    as data; None for a plain value."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) < 2 or len(text) > 1_000_000:
+        return None
+    if text[0] in "{[":
+        import json
+
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            doc = None
+        if isinstance(doc, (dict, list)) and doc:
+            return doc
+    if "\n" in text and ":" in text:
+        import yaml
+
+        from asbuilt.safeio import BoundedLoader
+
+        try:
+            doc = yaml.load(text, Loader=BoundedLoader)
+        except Exception:  # not YAML (a script, a properties file): a plain value
+            return None
+        if isinstance(doc, dict) and doc:
+            return doc
+    return None
+
+
 def configmap_settings(cm: dict, name: str | None = None) -> list[dict]:
+    """K8S-05 facts of a ConfigMap's data; a value that is a JSON / YAML document is looked into,
+    each leaf a fact under its path (``realm.json.clients[0].secret``)."""
     name = name or resource_name(cm)
-    return [{"resource": f"{name} key {key}", "where": "configmap", "key": key, "value_kind": classify_value(value)}
-            for key, value in (_clean(cm.get("data")) or {}).items()]
+    out = []
+    for key, value in (_clean(cm.get("data")) or {}).items():
+        out.append({"resource": f"{name} key {key}", "where": "configmap", "key": key,
+                    "value_kind": classify_value(value)})
+        doc = structured(value)
+        if doc is not None:
+            out += values_settings(doc, f"{name} key", str(key), where="configmap")
+    return out
 
 
-def values_settings(values: Any, resource: str, path: str = "") -> list[dict]:
-    """Every leaf of a release's values as K8S-05 facts (the key path, the kind of value)."""
+def values_settings(values: Any, resource: str, path: str = "", where: str = "values") -> list[dict]:
+    """Every leaf of a release's values as K8S-05 facts (the key path, the kind of value); a
+    string that is a JSON / YAML document is looked into."""
     out: list[dict] = []
     if isinstance(values, dict):
         for k, v in values.items():
-            out += values_settings(v, resource, f"{path}.{k}" if path else str(k))
+            if not str(k).startswith("__"):
+                out += values_settings(v, resource, f"{path}.{k}" if path else str(k), where)
     elif isinstance(values, list):
         for i, v in enumerate(values):
-            out += values_settings(v, resource, f"{path}[{i}]")
+            out += values_settings(v, resource, f"{path}[{i}]", where)
     elif isinstance(values, str) and values:
-        out.append({"resource": f"{resource} values {path}", "where": "values", "key": path,
-                    "value_kind": classify_value(values)})
+        doc = structured(values)
+        if doc is not None:
+            return values_settings(doc, resource, path, where)
+        fact = {"resource": f"{resource} {'values ' if where == 'values' else ''}{path}", "where": where,
+                "key": path, "value_kind": classify_value(values)}
+        if looks_random(values):
+            fact["random"] = True  # the shape of a generated secret (never the value)
+        out.append(fact)
+    return out
+
+
+# Custom resources that install a Helm chart with values of their own: k3s/RKE2 HelmChart
+# (spec.set, spec.valuesContent), Flux HelmRelease (spec.values), Argo CD Application
+# (spec.source.helm.parameters / values / valuesObject).
+RELEASE_KINDS = ("HelmChart", "HelmRelease", "Application")
+
+
+def release_settings(obj: dict, name: str | None = None) -> list[dict]:
+    """K8S-05 facts of the values a chart-installing custom resource gives its chart."""
+    name = name or resource_name(obj)
+    spec = _clean(obj.get("spec")) or {}
+    out: list[dict] = []
+    if obj.get("kind") == "HelmChart":
+        for key, value in (_clean(spec.get("set")) or {}).items():
+            out += values_settings(value, f"{name} set", str(key))
+        out += values_settings(spec.get("valuesContent"), f"{name} valuesContent")
+    elif obj.get("kind") == "HelmRelease":
+        out += values_settings(_clean(spec.get("values")), f"{name} values")
+    elif obj.get("kind") == "Application":
+        sources = [spec.get("source")] + list(spec.get("sources") or [])
+        for src in [_clean(s) for s in sources if isinstance(s, dict)]:
+            helm = _clean(src.get("helm")) or {}
+            for p in helm.get("parameters") or []:
+                if isinstance(p, dict) and p.get("name"):
+                    out += values_settings(p.get("value"), f"{name} helm.parameters", str(p["name"]))
+            out += values_settings(helm.get("values"), f"{name} helm.values")
+            out += values_settings(_clean(helm.get("valuesObject")), f"{name} helm.valuesObject")
     return out

@@ -93,6 +93,22 @@ def classify_value(value) -> str:
     return "literal"
 
 
+def looks_random(value) -> bool:
+    """A generated secret by its shape: 16+ characters without spaces mixing at least three of
+    upper case, lower case, digits and symbols, and not a URL, a path or a DNS name (a Secret's
+    name under a ``secret:`` key is lower-case with dashes)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if len(text) < 16 or any(c.isspace() for c in text) or "://" in text or text.startswith(("/", "$", "{")):
+        return False
+    classes = sum(bool(re.search(p, text)) for p in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    return classes >= 3 and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", text)
+
+
+_SECRET_WORD = re.compile(r"^(client[_-]?)?secrets?$", re.IGNORECASE)
+
+
 def ingress_routes(ingresses: list[dict], components: tuple[str, ...] = ("portal", "orchestrator"),
                    ingress_class: str = "alb") -> Verdict:
     """K8S-02. ingresses: [{"resource", "class": "alb", "tls": True, "backends": ["portal", "orchestrator"]}]
@@ -183,6 +199,9 @@ def no_literal_credentials(items: list[dict]) -> Verdict:
             findings.append(Finding(i['resource'], f"{i.get('key')} holds a value in a credential format"))
         elif kind == "literal" and credential_key(i.get("key") or ""):
             findings.append(Finding(i['resource'], f"{i.get('key')} is a credential written as a literal"))
+        elif kind == "literal" and i.get("random") and _SECRET_WORD.match(re.split(r"[.\[\]/]", str(i.get("key")))[-1]):
+            # "secret": usually a Secret's name; a generated value under it is the secret itself
+            findings.append(Finding(i['resource'], f"{i.get('key')} is a generated secret written as a literal"))
     return summarise(
         "K8S-05", findings, f"{len(items)} setting(s) checked, no credential literal", [
             i for i in items if i.get("value_kind") in ("literal", "secret-pattern") and

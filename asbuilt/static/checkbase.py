@@ -212,6 +212,8 @@ class ScanContext:
         self.profile = profile
         self.stacks: list[Any] = []      # Estate | K8sStack | file stacks, in scan order
         self._conf: dict[int, tuple[Any, Any]] = {}
+        self._not_created: set[int] = set()  # configurations of resources a stack does not create
+        self.cfn_parameters: dict[str, Any] = {}  # CloudFormation parameter values given for the deploy
         self._facts: dict[tuple[str, int], list[dict]] = {}
         self.records: dict[str, dict[int, dict[str, AnchorResult]]] = {}
         self.errors: dict[str, list[str]] = {}
@@ -222,6 +224,7 @@ class ScanContext:
         self.stacks.append(stack)
         for conf_id, node in getattr(stack, "by_conf", {}).items():
             self._conf[conf_id] = (stack, node)
+        self._not_created.update(getattr(stack, "not_created", ()) or ())
 
     def lookup(self, conf: dict) -> tuple[Any, Any] | None:
         return self._conf.get(id(conf))
@@ -291,6 +294,8 @@ def evaluate(check: Any, framework: str, conf: dict) -> Any:
             return CheckResult.UNKNOWN
     found = ctx.lookup(conf)
     if found is None:
+        if id(conf) in ctx._not_created:  # a resource its stack does not create (Condition false)
+            return CheckResult.UNKNOWN
         if current() is not None:
             ctx.error(defn.control, f"checkov handed {check.entity_path} to {check.id}, but asbuilt did not model it")
         return CheckResult.UNKNOWN

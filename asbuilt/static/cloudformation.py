@@ -33,19 +33,163 @@ def _clean(value: Any) -> Any:
     return value
 
 
+NO_VALUE = object()  # Ref AWS::NoValue: the property is left out
+
+
+def _short_form(value: Any) -> Any:
+    """A template as asbuilt's YAML loader reads it (``{"!Ref": x}``) in the long form (``Ref``,
+    ``Fn::If``, ``Condition``)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = str(k)
+            if key.startswith("!"):
+                key = {"!Ref": "Ref", "!Condition": "Condition"}.get(key, "Fn::" + key[1:])
+            out[key] = _short_form(v)
+        return out
+    if isinstance(value, list):
+        return [_short_form(v) for v in value]
+    return value
+
+
+def _raw_template(file: str) -> dict:
+    """The template as written (checkov's rendered definitions drop Conditions and each
+    resource's Condition, and put parameter defaults in for Ref)."""
+    from pathlib import Path
+
+    try:
+        from asbuilt.static.engine import _load_docs
+
+        docs = _load_docs(Path(file))
+    except Exception:
+        return {}
+    doc = docs[0] if docs else {}
+    return _short_form(doc) if isinstance(doc, dict) else {}
+
+
 class CfnModel:
-    def __init__(self, template: dict, file: str):
+    def __init__(self, template: dict, file: str, parameters: dict[str, Any] | None = None):
         self.file = file
         self.display = display_path(file)
         self.resources: dict[str, dict] = {k: v for k, v in (template.get("Resources") or {}).items()
                                            if isinstance(v, dict) and not str(k).startswith("__")}
         self.parameters = template.get("Parameters") or {}
         self.estate = Estate("cloudformation", self.display)
+        # parameter values given for the deploy (--parameter, a target's cloudformation_parameters)
+        self.given = {str(k): v for k, v in (parameters or {}).items() if str(k) in self.parameters}
+        raw = _raw_template(file) if file != "(checkov)" else {}
+        self.conditions: dict = raw.get("Conditions") or template.get("Conditions") or {}
+        raw_resources = raw.get("Resources") or {}
+        # checkov put the parameters' defaults in for Ref: with other values given, read the template as written
+        self._raw_props = {n: (raw_resources.get(n) or {}).get("Properties") or {} for n in self.resources} \
+            if self.given and raw_resources else {}
+        self._props: dict[str, dict] = {}
+        self._deciding: set[str] = set()
+        for name in list(self.resources):
+            cond = (raw_resources.get(name) or {}).get("Condition") or self.resources[name].get("Condition")
+            if not isinstance(cond, str):
+                continue
+            created = self.condition(cond)
+            if created is True:
+                continue
+            if is_unknown(created):  # it may or may not be created: a control over its type cannot pass
+                loc = self.loc(name)
+                self.estate.undecided_resources.append({
+                    "resource": name, "type": self.type_of(name), "file": loc.file, "line": loc.line,
+                    "reason": f"whether {name} is created depends on condition {cond}, which could not be decided "
+                              f"({created.reason})"})
+            self.estate.not_created.add(id(self.resources[name]))
+            del self.resources[name]  # condition false: not created, not in the model
+
+    # ------------------------------------------------------------------ conditions and parameters
+
+    def param_value(self, name: str) -> Any:
+        """The value a parameter takes: the one given for the deploy, else its Default; None if neither."""
+        if name in self.given:
+            return self.given[name]
+        return self.param_default(name)
+
+    def condition(self, name: str) -> Any:
+        """True / False, or Unknown when it depends on a value known only at deploy."""
+        if name not in self.conditions:
+            return Unknown(f"condition {name} is not defined in the template")
+        if name in self._deciding:
+            return Unknown(f"condition {name} refers to itself")
+        self._deciding.add(name)
+        try:
+            return self._truth(self.conditions[name])
+        finally:
+            self._deciding.discard(name)
+
+    def _truth(self, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.lower() in ("true", "false"):
+            return v.lower() == "true"
+        if isinstance(v, dict):
+            if "Condition" in v and isinstance(v["Condition"], str):
+                return self.condition(v["Condition"])
+            args = next((v[k] for k in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or") if k in v), None)
+            args = args if isinstance(args, list) else [args]
+            if "Fn::Equals" in v and len(args) == 2:
+                a, b = (self._scalar(x) for x in args)
+                for x in (a, b):
+                    if is_unknown(x):
+                        return x
+                return _text(a) == _text(b)
+            if "Fn::Not" in v and args:
+                x = self._truth(args[0])
+                return x if is_unknown(x) else not x
+            if "Fn::And" in v or "Fn::Or" in v:
+                values = [self._truth(x) for x in args]
+                decisive = "Fn::Or" in v  # True decides an Or, False an And
+                if any(x is decisive for x in values):
+                    return decisive
+                unknown = next((x for x in values if is_unknown(x)), None)
+                return unknown if unknown is not None else not decisive
+        return Unknown(f"{str(_clean(v))[:80]} is not a condition asbuilt can evaluate")
+
+    def _scalar(self, v: Any) -> Any:
+        if isinstance(v, dict) and "Ref" in v:
+            ref = str(v["Ref"])
+            if ref in self.parameters:
+                val = self.param_value(ref)
+                return self.unknown(v) if val is None else val
+            return self.unknown(v)
+        if isinstance(v, dict) and "Fn::If" in v:
+            return self._scalar(self.resolve(v))
+        if isinstance(v, dict):
+            text = self.render(v)
+            return self.unknown(v) if not text or "<" in text else text
+        return v
+
+    def resolve(self, value: Any) -> Any:
+        """value with each Fn::If whose condition is decidable replaced by its branch, and
+        ``Ref AWS::NoValue`` left out; an undecidable Fn::If stays (an unknown fact downstream)."""
+        if isinstance(value, dict):
+            if "Fn::If" in value and isinstance(value["Fn::If"], list) and len(value["Fn::If"]) == 3:
+                cond, yes, no = value["Fn::If"]
+                truth = self.condition(str(cond))
+                if truth is True or truth is False:
+                    return self.resolve(yes if truth else no)
+                return value
+            if value.get("Ref") == "AWS::NoValue" and len([k for k in value if not str(k).startswith("__")]) == 1:
+                return NO_VALUE
+            out = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in out.items() if v is not NO_VALUE}
+        if isinstance(value, list):
+            return [x for x in (self.resolve(v) for v in value) if x is not NO_VALUE]
+        return value
 
     # ------------------------------------------------------------------ intrinsics
 
     def props(self, name: str) -> dict:
-        return self.resources[name].get("Properties") or {}
+        if name not in self._props:
+            raw = self._raw_props.get(name) if self._raw_props else None
+            props = raw if raw is not None else (self.resources[name].get("Properties") or {})
+            resolved = self.resolve(props)
+            self._props[name] = resolved if isinstance(resolved, dict) else {}
+        return self._props[name]
 
     def type_of(self, name: str) -> str:
         return str(self.resources.get(name, {}).get("Type", ""))
@@ -74,7 +218,7 @@ class CfnModel:
         resolved before deploy (a parameter without a default, an import, a condition)."""
         out: list = []
         if isinstance(value, dict) and "Ref" in value and str(value["Ref"]) not in self.resources:
-            default = self.param_default(str(value["Ref"]))
+            default = self.param_value(str(value["Ref"]))
             if default is None:
                 return [self.unknown(value)]
             value = [d.strip() for d in str(default).split(",")] if isinstance(default, str) else default
@@ -111,7 +255,8 @@ class CfnModel:
                 return "Fn::ImportValue is resolved from another stack at deploy time"
             if "Fn::If" in value:
                 cond = value["Fn::If"][0] if isinstance(value["Fn::If"], list) and value["Fn::If"] else "?"
-                return f"condition {cond} could not be decided"
+                why = self.condition(str(cond))
+                return f"condition {cond} could not be decided" + (f" ({why.reason})" if is_unknown(why) else "")
             if "Fn::GetAtt" in value:
                 return f"Fn::GetAtt {value['Fn::GetAtt']} is known only after deploy"
             for k in value:
@@ -130,7 +275,7 @@ class CfnModel:
             return value
         if isinstance(value, dict):
             if "Ref" in value and str(value["Ref"]) in self.parameters:
-                d = self.param_default(str(value["Ref"]))
+                d = self.param_value(str(value["Ref"]))
                 return self.unknown(value) if d is None else d
             text = self.render(value)
             return self.unknown(value) if not text or "<" in text else text
@@ -191,7 +336,7 @@ class CfnModel:
             return self.canonical(*t)
         if "Ref" in value:
             ref = str(value["Ref"])
-            default = self.param_default(ref)
+            default = self.param_value(ref)
             return str(default) if default is not None else f"<{ref}>"
         if "Fn::Sub" in value:
             body = value["Fn::Sub"]
@@ -207,7 +352,7 @@ class CfnModel:
                 name, _, attr = var.partition(".")
                 if name in self.resources:
                     return self.canonical(name, attr or None)
-                default = self.param_default(name)
+                default = self.param_value(name)
                 return str(default) if default is not None else f"<{var}>"
 
             return _SUB_VAR.sub(sub, str(body))
@@ -522,11 +667,11 @@ def _text(value: Any) -> str | None:
     return str(value) if not isinstance(value, dict) else None
 
 
-def build_estates(definitions: dict) -> list[Estate]:
+def build_estates(definitions: dict, parameters: dict[str, Any] | None = None) -> list[Estate]:
     out = []
     for file, template in sorted(definitions.items(), key=lambda kv: str(kv[0])):
         if isinstance(template, dict) and template.get("Resources"):
-            out.append(CfnModel(template, str(file)).build())
+            out.append(CfnModel(template, str(file), parameters).build())
     return out
 
 
@@ -543,7 +688,7 @@ def make_runner():
         def check_definitions(self, root_folder, runner_filter, report):  # type: ignore[override]
             ctx = current()
             if ctx is not None:
-                for estate in build_estates(self.definitions):
+                for estate in build_estates(self.definitions, getattr(ctx, "cfn_parameters", None)):
                     ctx.add_stack(estate)
             return super().check_definitions(root_folder, runner_filter, report)
 

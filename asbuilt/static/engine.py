@@ -74,6 +74,7 @@ def _chart_name(chart: Path) -> str:
 @dataclass
 class Inputs:
     terraform: list[Path] = field(default_factory=list)
+    terraform_plans: list[Path] = field(default_factory=list)  # `terraform show -json` of a plan or a state
     cloudformation: list[Path] = field(default_factory=list)
     manifests: list[list[Path]] = field(default_factory=list)
     charts: list[ChartInput] = field(default_factory=list)
@@ -85,14 +86,16 @@ class Inputs:
     skipped: list[str] = field(default_factory=list)  # non-regular files a walk left out (notes)
     tf_var_files: list[Path] = field(default_factory=list)  # --var-file
     tf_vars: list[str] = field(default_factory=list)        # --var NAME=VALUE
+    cfn_parameters: dict[str, str] = field(default_factory=dict)  # --parameter NAME=VALUE (CloudFormation)
 
     def empty(self) -> bool:
-        return not (self.terraform or self.cloudformation or any(self.manifests) or self.charts or self.compose
+        return not (self.terraform or self.terraform_plans or self.cloudformation or any(self.manifests) or self.charts or self.compose
                     or self.gradle or self.bundles)
 
     def summary(self) -> dict[str, Any]:
         return {
             "terraform": [display_path(p) for p in self.terraform],
+            "terraform_plans": [display_path(p) for p in self.terraform_plans],
             "cloudformation": [display_path(p) for p in self.cloudformation],
             "manifests": [display_path(p) for group in self.manifests for p in group],
             "charts": [{"chart": display_path(c.path), "values": [display_path(v) for v in c.values],
@@ -240,8 +243,11 @@ def _classify_file(path: Path, inputs: Inputs, manifests: list[Path], values: li
     docs = _load_docs(path)
     from asbuilt.static.files import is_compose
     from asbuilt.static.kubernetes import is_manifest
+    from asbuilt.static.tfplan import kind_of
 
-    if any(_is_cfn(d) for d in docs):
+    if name.endswith(".json") and docs and kind_of(docs[0]):
+        inputs.terraform_plans.append(path)
+    elif any(_is_cfn(d) for d in docs):
         inputs.cloudformation.append(path)
     elif any(is_manifest(d) for d in docs):
         manifests.append(path)
@@ -318,6 +324,9 @@ def discover_target(target: Any) -> Inputs:
     inputs = Inputs()
     for p in st.terraform:
         inputs.terraform.append(resolve(p))
+    for p in st.terraform_plan:
+        inputs.terraform_plans.append(resolve(p))
+    inputs.cfn_parameters = {str(k): _param_text(v) for k, v in st.cloudformation_parameters.items()}
     for p in st.cloudformation:
         full = resolve(p)
         files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
@@ -408,6 +417,29 @@ def tf_var_file(assignments: list[str], workdir: Path) -> Path | None:
     return path
 
 
+def cfn_parameters(assignments: list[str]) -> dict[str, str]:
+    """--parameter NAME=VALUE (as `aws cloudformation deploy --parameter-overrides` takes them)."""
+    import re
+
+    out: dict[str, str] = {}
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9]+", name.strip()):
+            raise InputError(f"--parameter {name.strip()[:40]!r}: expected NAME=VALUE (NAME alphanumeric, as "
+                             "CloudFormation parameters are)")
+        out[name.strip()] = value
+    return out
+
+
+def _param_text(value: Any) -> str:
+    """A parameter value as CloudFormation receives it: a string (lists comma-delimited)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_param_text(v) for v in value)
+    return str(value)
+
+
 def _reports(result: Any) -> list[Any]:
     return result if isinstance(result, list) else [result]
 
@@ -428,6 +460,7 @@ class Scan:
         in_profile = {c.id for c in catalogue.for_profile(profile.base) if c.static}
         self.controls = {c for c in DEFINITIONS if c in in_profile and (controls is None or c in controls)}
         self.ctx = ScanContext(profile)
+        self.ctx.cfn_parameters = dict(inputs.cfn_parameters)
         self.builtin_findings: list[dict] = []
         self.mappings: dict[Path, Path] = {}
         self.workdir: Path | None = None
@@ -445,6 +478,8 @@ class Scan:
         set_current(self.ctx)
         try:
             self._terraform()
+            self.check_deadline()
+            self._terraform_plans()
             self.check_deadline()
             self._cloudformation()
             self._kubernetes()
@@ -501,6 +536,51 @@ class Scan:
             if len(self.ctx.stacks) == before:
                 raise RunError(f"{display_path(root)}: checkov found no Terraform resources to check")
 
+    def _terraform_plans(self) -> None:
+        """Plan / state JSON: read into the same estate as HCL (asbuilt.static.tfplan) and judged here,
+        anchor by anchor, as checkov would hand each resource to a check."""
+        if not self.inputs.terraform_plans:
+            return
+        from asbuilt.static.tfplan import build_estate
+
+        for path in self.inputs.terraform_plans:
+            self.check_deadline()
+            try:
+                estate = build_estate(path)
+            except RunError:
+                raise
+            except Exception as exc:  # a plan shaped in a way the reader did not expect: never a pass
+                message = f"{display_path(path)}: the Terraform plan could not be modelled: {type(exc).__name__}: {exc}"
+                for control in sorted(self.controls):
+                    if DEFINITIONS[control].applies_to("terraform"):
+                        self.ctx.error(control, message[:500])
+                self.ctx.notes.append(message[:500])
+                continue
+            self.ctx.add_stack(estate)
+            self._judge_anchors(estate)
+
+    def _judge_anchors(self, stack: Any) -> None:
+        """Judge every anchor of every control over a stack no checkov runner sees."""
+        nodes = {n.key: n for n in stack.nodes()} if hasattr(stack, "nodes") else {}
+        for control in sorted(self.controls):
+            defn = DEFINITIONS[control]
+            if not defn.applies_to(stack.flavour):
+                continue
+            try:
+                anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
+                for anchor in sorted(anchors, key=str):
+                    node = nodes.get(anchor, stack)
+                    file, line = node.loc.file, node.loc.line
+                    if stack.flavour == "composex":  # one anchor per item, placed where the item is
+                        first = next(i for i in self.ctx.facts(defn, stack) if i.get("_anchor") == anchor)
+                        file, line = first.get("file") or file, first.get("line") or line
+                    judge_anchor(defn, self.ctx, stack, anchor, node.resource, file, line)
+            except (RunError, InputError):
+                raise
+            except Exception as exc:
+                self.ctx.error(control, f"{getattr(stack, 'name', '?')}: {control} could not be evaluated: "
+                                        f"{type(exc).__name__}: {exc}")
+
     def _cloudformation(self) -> None:
         if not self.inputs.cloudformation:
             return
@@ -524,10 +604,24 @@ class Scan:
             name = ", ".join(display_path(f) for f in group[:3]) + (" ..." if len(group) > 3 else "")
             src = KubernetesSource("kubernetes", name, "default", files=group, location=display_path(group[0]))
             self._run_checkov("kubernetes", make_runner(src), files=group)
+        from asbuilt.static.kubernetes import missing_dependencies
+
         for i, chart in enumerate(self.inputs.charts):
             self.check_deadline()
             chart_values = [chart.path / "values.yaml"] if (chart.path / "values.yaml").exists() else []
             values = load_values(chart_values + list(chart.values))
+            missing = missing_dependencies(chart.path)
+            if missing:
+                # helm cannot render it: every control over the rendered chart is an error naming why
+                message = (f"{display_path(chart.path / 'Chart.yaml')}: the chart's dependencies "
+                           f"{', '.join(missing)} are not in charts/, so it cannot be rendered; run "
+                           f"`helm dependency build {display_path(chart.path)}` and scan again")
+                for control in sorted(self.controls):
+                    if DEFINITIONS[control].applies_to("helm"):
+                        self.ctx.error(control, message)
+                self.ctx.notes.append(message)
+                self.ctx.add_stack(values_stack(chart.path, values, chart.release, chart.namespace))
+                continue
             out = self.workdir / f"chart-{i}"
             mapping = render_chart(chart.path, chart.values, chart.release, chart.namespace, out)
             self.mappings.update(mapping)
@@ -564,23 +658,7 @@ class Scan:
             for stack in project_stacks(self.inputs.compose):
                 self.ctx.add_stack(stack)
         for stack in [s for s in self.ctx.stacks if getattr(s, "flavour", "") in FILE_KINDS]:
-            for control in sorted(self.controls):
-                defn = DEFINITIONS[control]
-                if not defn.applies_to(stack.flavour):
-                    continue
-                try:
-                    anchors = {i.get("_anchor") for i in self.ctx.facts(defn, stack)}
-                    for anchor in anchors:
-                        file, line = stack.loc.file, stack.loc.line
-                        if stack.flavour == "composex":  # one anchor per item, placed where the item is
-                            first = next(i for i in self.ctx.facts(defn, stack) if i.get("_anchor") == anchor)
-                            file, line = first.get("file") or file, first.get("line") or line
-                        judge_anchor(defn, self.ctx, stack, anchor, stack.resource, file, line)
-                except (RunError, InputError):
-                    raise
-                except Exception as exc:
-                    self.ctx.error(control, f"{stack.resource}: {control} could not be evaluated: "
-                                            f"{type(exc).__name__}: {exc}")
+            self._judge_anchors(stack)
 
     # judgement ------------------------------------------------------------
     def _judge(self) -> tuple[list[Verdict], list[dict]]:
@@ -688,8 +766,10 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
     """A Terraform stack that calls modules whose code is not on disk cannot pass a control over
     AWS resources: those modules may create (or be) what the control is about. A known failure
     stands; a pass, or finding nothing to judge, becomes error naming the modules."""
-    mods = getattr(stack, "unresolved_modules", None) or []
-    if not mods or getattr(stack, "flavour", "") != "terraform":
+    mods = getattr(stack, "unresolved_modules", None) or [] if getattr(stack, "flavour", "") == "terraform" else []
+    types = set(DEFINITIONS[control].cloudformation) if control in DEFINITIONS else set()
+    undecided = [u for u in getattr(stack, "undecided_resources", None) or [] if u.get("type") in types]
+    if not mods and not undecided:
         return None
     if verdict is not None and verdict.status == "fail":
         return None
@@ -697,6 +777,8 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
                             f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
                             "(`terraform show -json`) to decide")
                 for m in mods]
+    unknowns += [UnknownFact(f"whether {u['resource']} is created", f"{u['file']}:{u['line']} ({u['resource']})",
+                             u["reason"] + "; give the parameter with --parameter NAME=VALUE") for u in undecided]
     if verdict is not None and verdict.status == "error":
         unknowns = [*verdict.unknowns, *unknowns]
     return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",

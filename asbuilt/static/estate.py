@@ -236,6 +236,9 @@ class Estate:
     # module calls whose code is not on disk (registry, git): what they create is not known
     unresolved_modules: list[dict] = field(default_factory=list)
     resolved_modules: list[str] = field(default_factory=list)
+    # resources that may or may not be created (a CloudFormation Condition not decidable statically)
+    undecided_resources: list[dict] = field(default_factory=list)
+    not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
 
     COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",
                    "load_balancers", "buckets", "roles", "oidc_providers", "repositories", "peerings")
@@ -286,13 +289,13 @@ class Estate:
         unknown: Unknown | None = None
         for s in subnets:
             if is_unknown(s):
-                unknown = unknown or s
+                unknown = unknown if unknown is not None else s
                 continue
             sub = self.subnets.get(s)
             if sub is None:
-                unknown = unknown or Unknown(f"subnet {s} is {self.absent}, so its VPC is not known")
+                unknown = unknown if unknown is not None else Unknown(f"subnet {s} is {self.absent}, so its VPC is not known")
             elif is_unknown(sub.vpc):
-                unknown = unknown or sub.vpc
+                unknown = unknown if unknown is not None else sub.vpc
             elif sub.vpc:
                 vpcs.add(sub.vpc)
         if vpcs:
@@ -305,9 +308,9 @@ class Estate:
         for g in groups:
             sg = None if is_unknown(g) else self.security_groups.get(g)
             if sg is None:
-                unknown = unknown or (g if is_unknown(g) else None)
+                unknown = unknown if unknown is not None else (g if is_unknown(g) else None)
             elif is_unknown(sg.vpc):
-                unknown = unknown or sg.vpc
+                unknown = unknown if unknown is not None else sg.vpc
             elif sg.vpc:
                 vpcs.add(sg.vpc)
         if len(vpcs) == 1:
@@ -318,6 +321,9 @@ class Estate:
         """The neutral form of each security group; one whose rules the stack does not give is
         ``{"id", "resource", "unknown": Unknown}`` (rules over it cannot pass on it)."""
         out = []
+        # ingress rules whose own group could not be resolved (security_group_id = local.x in a
+        # registry module, seen through a plan) may apply to any group of the stack
+        stray = [r for g, sg in self.security_groups.items() if is_unknown(g) for r in sg.ingress]
         for k in keys:
             if is_unknown(k):
                 out.append({"id": k.expression or "?", "resource": k.where or "?", "ingress": [], "unknown": k})
@@ -325,6 +331,10 @@ class Estate:
             sg = self.security_groups.get(k)
             if sg is not None and sg.loc.file != NOT_IN_STACK:
                 out.append(sg.neutral())
+                if stray:
+                    out[-1]["unknown"] = Unknown(
+                        f"which security group the ingress rule {stray[0].get('resource')} belongs to is not known, "
+                        "so it may apply to this one", str(sg.loc))
             else:
                 out.append({"id": k, "resource": k, "ingress": sg.ingress if sg else [],
                             "unknown": Unknown(f"security group {k} is {self.absent}, so its rules "

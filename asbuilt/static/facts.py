@@ -308,7 +308,7 @@ def container_security(s: K8sStack, ctx: Any) -> list[dict]:
 def literal_settings(s: K8sStack, ctx: Any) -> list[dict]:
     """K8S-05 facts of Pod specs and ConfigMaps: key names and value kinds, never values; shaped
     as the live probe shapes them (asbuilt.model.k8s), so K8S-05 means the same live and static."""
-    from asbuilt.model.k8s import configmap_settings, env_settings
+    from asbuilt.model.k8s import RELEASE_KINDS, configmap_settings, env_settings, release_settings
 
     out = []
     for obj in s.objects:
@@ -316,6 +316,8 @@ def literal_settings(s: K8sStack, ctx: Any) -> list[dict]:
             out += _anchored(obj, env_settings(obj.body, obj.resource))
         elif obj.kind == "ConfigMap":
             out += _anchored(obj, configmap_settings(obj.body, obj.resource))
+        elif obj.kind in RELEASE_KINDS:
+            out += _anchored(obj, release_settings(obj.body, obj.resource))
     return out
 
 

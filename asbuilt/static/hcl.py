@@ -143,3 +143,106 @@ def neutral_statement(raw: dict, where: str, render=lambda s: s) -> dict:
 
     sid = raw.get("Sid")
     return neutral(raw, f"{where} statement {sid}" if sid else where, render)
+
+
+# --------------------------------------------------------------------------- a few functions checkov leaves
+
+
+_FAIL = object()
+
+
+def _split_args(text: str) -> list[str] | None:
+    args, depth, cur, quote = [], 0, "", False
+    for i, ch in enumerate(text):
+        if quote:
+            cur += ch
+            if ch == '"' and text[i - 1] != "\\":
+                quote = False
+            continue
+        if ch == '"':
+            quote = True
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            args.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    if depth or quote:
+        return None
+    if cur.strip():
+        args.append(cur.strip())
+    return args
+
+
+def evaluate(text: Any, variable: Any) -> Any:
+    """The value of a small expression checkov's rendering leaves as text because an input is
+    ``null``: ``coalesce(var.multi_az, true)``, ``try(var.backup.retention_days, 7)``,
+    ``lookup(var.sizes, "db", "db.r6g.large")``. ``variable(name)`` gives a variable's value, or
+    raises KeyError when it has none. Returns ``_FAIL`` (see ``evaluated``) when it cannot."""
+    if not isinstance(text, str):
+        return text
+    t = text.strip()
+    if t.startswith("${") and t.endswith("}"):
+        t = t[2:-1].strip()
+    if re.fullmatch(r"-?\d+", t):
+        return int(t)
+    if re.fullmatch(r"-?\d+\.\d+", t):
+        return float(t)
+    if t in ("true", "True", "false", "False"):
+        return t in ("true", "True")
+    if t in ("null", "None"):
+        return None
+    if re.fullmatch(r'"(?:[^"\\]|\\.)*"', t):
+        return json.loads(t)
+    m = re.fullmatch(r"var\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*|\[\"[^\"]*\"\]|\[\d+\])*)", t)
+    if m:
+        try:
+            value = variable(m.group(1))
+        except KeyError:
+            return _FAIL
+        for step in re.findall(r'\.([A-Za-z_][\w-]*)|\["([^"]*)"\]|\[(\d+)\]', m.group(2)):
+            key = step[0] or step[1] or int(step[2])
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+                value = value[key]
+            else:
+                return _FAIL
+        return value
+    m = re.fullmatch(r"(coalesce|try|lookup)\((.*)\)", t, re.S)
+    if m:
+        args = _split_args(m.group(2))
+        if not args:
+            return _FAIL
+        if m.group(1) == "try":  # the first argument that evaluates
+            for a in args:
+                v = evaluate(a, variable)
+                if v is not _FAIL:
+                    return v
+            return _FAIL
+        if m.group(1) == "coalesce":  # the first that is not null or ""; an unknown before it decides nothing
+            for a in args:
+                v = evaluate(a, variable)
+                if v is _FAIL:
+                    return _FAIL
+                if v is not None and v != "":
+                    return v
+            return _FAIL
+        if len(args) in (2, 3):
+            mapping, key = evaluate(args[0], variable), evaluate(args[1], variable)
+            if isinstance(mapping, dict) and isinstance(key, str):
+                if key in mapping:
+                    return mapping[key]
+                return evaluate(args[2], variable) if len(args) == 3 else _FAIL
+        return _FAIL
+    if re.fullmatch(r"[\w.:/-]+", t) and not REF.search(t) and not re.match(
+            r"(var|local|module|data|each|count|path|self|terraform)\.", t):
+        return t  # a string checkov put in without its quotes: coalesce(db.t3.micro, "db.r6g.large")
+    return _FAIL
+
+
+def evaluated(value: Any) -> bool:
+    return value is not _FAIL

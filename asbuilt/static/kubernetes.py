@@ -26,6 +26,52 @@ from asbuilt.static.estate import K8sObject, K8sStack, Loc, display_path
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
 
+def missing_dependencies(chart: Path) -> list[str]:
+    """The dependencies Chart.yaml (or a v1 chart's requirements.yaml) lists that charts/ does not
+    hold, as ``name version (repository)``: helm cannot render the chart until
+    `helm dependency build` fetches them."""
+    import tarfile
+
+    import yaml
+
+    deps: list = []
+    for name in ("Chart.yaml", "requirements.yaml"):
+        try:
+            doc = yaml.safe_load(read_text(chart / name, "chart", "iac", OSError)) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("dependencies"), list):
+            deps += [d for d in doc["dependencies"] if isinstance(d, dict) and d.get("name")]
+    if not deps:
+        return []
+    present: set[str] = set()
+    charts_dir = chart / "charts"
+    if charts_dir.is_dir():
+        for entry in charts_dir.iterdir():
+            if entry.is_dir() and (entry / "Chart.yaml").exists():
+                try:
+                    present.add(str((yaml.safe_load((entry / "Chart.yaml").read_text()) or {}).get("name") or entry.name))
+                except (OSError, yaml.YAMLError, AttributeError):
+                    present.add(entry.name)
+            elif entry.name.endswith(".tgz"):
+                try:
+                    with tarfile.open(entry) as tf:
+                        member = next((m for m in tf.getmembers() if m.name.count("/") == 1
+                                       and m.name.endswith("/Chart.yaml")), None)
+                        data = tf.extractfile(member).read() if member else b""
+                    present.add(str((yaml.safe_load(data) or {}).get("name") or ""))
+                except (OSError, tarfile.TarError, yaml.YAMLError, AttributeError):
+                    present.add(re.sub(r"-\d[\w.+-]*\.tgz$", "", entry.name))
+    missing = []
+    for d in deps:
+        if str(d.get("repository") or "").startswith("file://") and (chart / str(d["repository"])[7:]).is_dir():
+            continue  # a local dependency helm reads from its folder
+        if str(d["name"]) not in present:
+            missing.append(f"{d['name']} {d.get('version') or ''}".strip()
+                           + (f" ({d['repository']})" if d.get("repository") else ""))
+    return missing
+
+
 def render_chart(chart: Path, values: list[Path], release: str, namespace: str, out_dir: Path) -> dict[Path, Path]:
     """Render chart into out_dir; returns {rendered file: template file it came from}."""
     from asbuilt.tools import helm_binary, helm_env
@@ -46,7 +92,9 @@ def render_chart(chart: Path, values: list[Path], release: str, namespace: str, 
         first = next((i for i, ln in enumerate(lines) if ln.lower().startswith("error")), 0)
         reason = " ".join(ln for ln in lines[first:first + 3] if not ln.startswith("Use --debug")) \
             if lines else f"exit {res.returncode}"
-        raise RunError(f"helm template {display_path(chart)} failed: {reason[:300]}")
+        hint = (f"; run `helm dependency build {display_path(chart)}` first" if "missing in charts/" in reason
+                or "dependency build" in reason else "")
+        raise RunError(f"helm template {display_path(chart)} failed: {reason[:300]}{hint}")
     mapping: dict[Path, Path] = {}
     chunks: dict[str, list[str]] = {}
     for doc in re.split(r"^---\s*$", res.stdout, flags=re.MULTILINE):

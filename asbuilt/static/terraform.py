@@ -37,6 +37,7 @@ class TfRes:
     conf: dict
     file: str
     line: int
+    conf_id: int = 0  # id() of checkov's configuration when conf is asbuilt's expanded copy of it
 
     @property
     def loc(self) -> Loc:
@@ -69,11 +70,15 @@ class TfIndex:
         self.variables: dict[str, Any] = {}  # prefix + name -> default
         self.module_calls: dict[str, dict] = {}  # prefix + name -> {"source", "file", "line", "loaded"}
         self.loaded_modules: set[str] = set()    # module prefixes whose resources checkov loaded
+        self.by_id: dict[str, str] = {}  # literal id / ARN -> address (plan and state JSON: existing resources)
+        self._dynamic: list = []
+        self._values: dict[str, Any] = {}  # variable values as Terraform has them (lists kept lists)
 
     def add_definitions(self, definitions: dict) -> None:
         for key, file_def in definitions.items():
             file_path = getattr(key, "file_path", key)
             prefix = _module_prefix(key)
+            pending_dynamic = []
             for block in ("resource", "data"):
                 for entry in file_def.get(block, []) or []:
                     for rtype, named in entry.items():
@@ -81,7 +86,9 @@ class TfIndex:
                             continue
                         for name, conf in named.items():
                             if isinstance(conf, dict) and not _not_created(conf):
-                                self.add(block, rtype, name, conf, file_path, prefix)
+                                res = self.add(block, rtype, name, conf, file_path, prefix)
+                                if block == "resource" and "dynamic" in conf:
+                                    pending_dynamic.append(res)
             if prefix:
                 self.loaded_modules.add(prefix)
             for entry in file_def.get("module", []) or []:
@@ -97,6 +104,31 @@ class TfIndex:
                 for name, body in entry.items():
                     if isinstance(body, dict) and "default" in body:
                         self.variables[prefix + name] = hcl.unwrap(body["default"])
+                        d = body["default"]  # one list layer is checkov's: a list default stays a list
+                        self._values[prefix + name] = d[0] if isinstance(d, list) and len(d) == 1 else d
+            self._dynamic.append((pending_dynamic, prefix))
+        from asbuilt.static.tfdynamic import expand
+
+        for pending, prefix in self._dynamic:  # once every variable is known
+            for res in pending:
+                copy = expand(res.conf, res.file, res.type, _strip_index(res.name),
+                              lambda n, p=prefix: self._variable_value(p, n))
+                if copy is not None:
+                    res.conf_id, res.conf = id(res.conf), copy
+        self._dynamic = []
+
+    def variable_value(self, prefix: str, name: str) -> Any:
+        """A variable's value as Terraform has it (None for a null default); KeyError without one."""
+        if prefix + name in self._values:
+            return self._values[prefix + name]
+        if not prefix and name in self._values:
+            return self._values[name]
+        raise KeyError(name)
+
+    def _variable_value(self, prefix: str, name: str) -> Any:
+        if prefix + name in self._values:
+            return self._values[prefix + name]
+        return None if prefix else self._values.get(name)
 
     def add(self, block: str, rtype: str, name: str, conf: dict, file_path: str, prefix: str) -> TfRes:
         data = "data." if block == "data" else ""
@@ -200,6 +232,8 @@ class TerraformModel:
     # -------------------------------------------------------------- known or unknown
 
     def unknown(self, value: Any, where: Any) -> Unknown:
+        if is_unknown(value):  # already unknown (a plan's after-apply value): keep its reason
+            return value if value.where or not where else Unknown(value.reason, str(where), value.expression)
         text = str(value)
         return Unknown(terraform_reason(text, self.missing), str(where), text[:200])
 
@@ -212,6 +246,9 @@ class TerraformModel:
         if isinstance(value, (dict, list)):
             return value
         if not hcl.is_literal(value):
+            v = hcl.evaluate(value, lambda name: self.ix.variable_value(res.prefix, name))
+            if hcl.evaluated(v) and not isinstance(v, (dict, list)):
+                return default if v is None else v  # coalesce(var.x, true) with x null, try(...), lookup(...)
             return self.unknown(value, res.loc)
         return value
 
@@ -244,8 +281,11 @@ class TerraformModel:
             # the whole list is one expression checkov could not evaluate (var.subnet_ids, module.vpc.x)
             return [self.unknown(hcl.unwrap(value), "")]
         for item in items:
-            if isinstance(item, str) and not hcl.REF.search(item) and hcl.is_literal(item):
+            if is_unknown(item):
                 out.append(item)
+                continue
+            if isinstance(item, str) and not hcl.REF.search(item) and hcl.is_literal(item):
+                out.append(self.ix.by_id.get(item, item))
                 continue
             found = self.ix.refs(item, prefix)
             if not found and item is not None and not isinstance(item, (dict, list)):
@@ -300,13 +340,15 @@ class TerraformModel:
 
     def _bucket_name(self, res: TfRes) -> str:
         name = hcl.get(res.conf, "bucket")
-        return str(name) if name is not None and hcl.is_literal(name) else f"<{res.address}>"
+        return str(name) if name is not None and not is_unknown(name) and hcl.is_literal(name) else f"<{res.address}>"
 
     def zone(self, res: TfRes) -> str | None:
         for attr in ("availability_zone", "availability_zone_id"):
             z = hcl.get(res.conf, attr)
             if z is None:
                 continue
+            if is_unknown(z):
+                return z
             z = str(z)
             if hcl.AZ.match(z):
                 return z
@@ -323,8 +365,8 @@ class TerraformModel:
         return None
 
     def cidr(self, value: Any, prefix: str) -> str | None:
-        if value is None:
-            return None
+        if value is None or is_unknown(hcl.unwrap(value)):
+            return hcl.unwrap(value)
         text = self.render(value, prefix)
         return text if not text.startswith("<") and hcl.is_literal(text) else None
 
@@ -332,7 +374,7 @@ class TerraformModel:
         return res.loc
 
     def node_kwargs(self, res: TfRes) -> dict:
-        return {"key": res.address, "loc": res.loc, "conf_id": id(res.conf)}
+        return {"key": res.address, "loc": res.loc, "conf_id": res.conf_id or id(res.conf)}
 
     # -------------------------------------------------------------- policies
 
@@ -341,6 +383,8 @@ class TerraformModel:
         value = hcl.unwrap(value)
         if value is None:
             return []
+        if is_unknown(value):
+            return [value]
         if isinstance(value, dict):
             return [hcl.neutral_statement(s, where, lambda t: self.render(t, prefix))
                     for s in hcl.statements_of_document(value)]
@@ -445,6 +489,10 @@ class TerraformModel:
         e, ix = self.estate, self.ix
         for r in ix.of_type("aws_security_group"):
             sg = SecurityGroup(**self.node_kwargs(r), vpc=self.key(hcl.get(r.conf, "vpc_id"), r.prefix))
+            whole = hcl.unwrap(r.conf.get("ingress"))
+            if is_unknown(whole):  # a plan's inline rules known only after apply: not "no rules"
+                sg.ingress.append({"resource": str(r.loc), "protocol": whole, "from_port": whole, "to_port": whole,
+                                   "cidrs_v4": [whole], "cidrs_v6": [], "groups": [], "prefix_lists": []})
             for blk in hcl.blocks(r.conf, "ingress"):
                 groups = self.keys(hcl.get(blk, "security_groups"), r.prefix)
                 if hcl.to_bool(hcl.get(blk, "self")):
@@ -482,8 +530,8 @@ class TerraformModel:
     def _rule(self, where: str, protocol: Any, from_port: Any, to_port: Any, v4: Any, v6: Any, groups: list[str],
               prefix_lists: Any, prefix: str) -> dict:
         raw = hcl.unwrap(protocol)
-        proto: Any = str(raw if raw is not None else "-1").lower()
-        if raw is not None and not hcl.is_literal(raw):
+        proto: Any = raw if is_unknown(raw) else str(raw if raw is not None else "-1").lower()
+        if raw is not None and not is_unknown(raw) and not hcl.is_literal(raw):
             proto = self.unknown(raw, where)
 
         def port(value: Any) -> Any:
@@ -499,6 +547,9 @@ class TerraformModel:
                 return [self.unknown(hcl.unwrap(value), where)]
             out = []
             for c in hcl.as_list(value):
+                if is_unknown(c):
+                    out.append(c)
+                    continue
                 text = self.render(c, prefix)
                 out.append(text if hcl.is_literal(text) and not text.startswith("<") else self.unknown(c, where))
             return out
@@ -748,6 +799,11 @@ def make_runner():
         def check_tf_definition(self, report, root_folder, runner_filter, collect_skip_comments=True):  # type: ignore[override]
             ctx = current()
             if ctx is not None and self.definitions:
+                from asbuilt.static.tfdynamic import use_parsed
+
+                parser = getattr(getattr(self, "graph_manager", None), "parser", None) or getattr(self, "parser", None)
+                parsed = getattr(parser, "out_definitions", None) or {}
+                use_parsed({str(getattr(k, "file_path", k)): v for k, v in parsed.items()})
                 for estate in build_estates(self.definitions):
                     ctx.add_stack(estate)
             return super().check_tf_definition(report, root_folder, runner_filter, collect_skip_comments)
@@ -758,5 +814,5 @@ def make_runner():
 def debug_dump(estate: Estate) -> str:  # pragma: no cover - a developer aid
     from dataclasses import asdict
 
-    return json.dumps({k: {kk: asdict(vv) for kk, vv in v.items()} for k, v in estate.__dict__.items()
+    return json.dumps({k: {str(kk): asdict(vv) for kk, vv in v.items()} for k, v in estate.__dict__.items()
                        if isinstance(v, dict) and k != "by_conf"}, indent=1, default=str)

@@ -181,12 +181,17 @@ def test_a_policy_the_code_does_not_give_is_unknown_not_an_action(tmp_path):
     assert "every action" not in v.message
 
 
-def _dynamic_root(tmp_path: Path, cidr: str) -> Path:
-    root = tmp_path / "dyn"
+def _dynamic_root(tmp_path: Path, cidr: str, known: bool = False) -> Path:
+    root = tmp_path / f"dyn-{cidr.replace('/', '_')}-{known}"
     root.mkdir(exist_ok=True)
+    rules = f'{{ postgres = {{ port = 5432, cidr = "{cidr}" }} }}'
     (root / "main.tf").write_text(f'''
+variable "extra" {{
+  type = map(any)
+}}
+
 locals {{
-  db_rules = {{ postgres = {{ port = 5432, cidr = "{cidr}" }} }}
+  db_rules = {rules if known else f"merge({rules}, var.extra)"}
 }}
 
 resource "aws_security_group" "db" {{
@@ -217,7 +222,8 @@ resource "aws_db_instance" "main" {{
 
 def test_a_dynamic_block_does_not_crash_and_is_never_passed_unseen(tmp_path):
     """checkov keeps a dynamic block's content unexpanded (its iterator references unresolved):
-    the scan must not crash on it, and NET-03 must not pass on rules it could not read."""
+    the scan must not crash on it, and NET-03 must not pass on rules it could not read. A
+    collection asbuilt can evaluate (a literal local) is expanded and judged."""
     for cidr in ("10.0.0.0/16", "0.0.0.0/0"):
         result = scan([_dynamic_root(tmp_path, cidr)], [], tmp_path / "r")
         by = {v.control: v for v in result.verdicts}
@@ -225,6 +231,8 @@ def test_a_dynamic_block_does_not_crash_and_is_never_passed_unseen(tmp_path):
         v = by["NET-03"]
         assert v.status == "error", v.message
         assert 'dynamic "ingress" block' in v.message and "aws_security_group.db" in v.message
+        known = {v.control: v for v in scan([_dynamic_root(tmp_path, cidr, known=True)], [], tmp_path / "k").verdicts}
+        assert known["NET-03"].status == ("pass" if cidr == "10.0.0.0/16" else "fail"), known["NET-03"].message
 
 
 @pytest.mark.parametrize("version, ok", [("3.9.x", True), ("3.7.x.kraft", True), ("2.8.2.tiered", False),

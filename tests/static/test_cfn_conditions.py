@@ -1,0 +1,184 @@
+"""CloudFormation Conditions, written the way AWS's sample templates write them: an
+``EnvironmentType`` parameter with ``AllowedValues``, an ``IsProduction`` condition that turns
+MultiAZ on and a read replica into existence, ``!If`` with ``AWS::NoValue``, ``!And``/``!Or``/``!Not``
+and ``!Condition``. The parameters' defaults decide, unless values are given for the deploy
+(``asbuilt static --parameter NAME=VALUE``, a target's ``static.cloudformation_parameters``);
+a condition over a value known only at deploy (a parameter without a default, ``AWS::Region``) is an
+unknown fact, never a pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.static.helpers import scan
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Description: >-
+  PostgreSQL on Amazon RDS. Production gets a Multi-AZ primary, seven days of backups and a read
+  replica; other environments a single-AZ instance.
+Parameters:
+  EnvironmentType:
+    Description: The environment this stack is for.
+    Type: String
+    Default: {default}
+    AllowedValues: [dev, staging, prod]
+    ConstraintDescription: must be dev, staging or prod.
+  DBInstanceClass:
+    Description: The database instance type.
+    Type: String
+    Default: db.r6g.large
+  DBSnapshotIdentifier:
+    Description: Restore from this snapshot (leave empty for a new database).
+    Type: String
+    Default: ""
+{extra_params}Conditions:
+  IsProduction: !Equals [!Ref EnvironmentType, prod]
+  IsStaging: !Equals [!Ref EnvironmentType, staging]
+  KeepBackups: !Or [!Condition IsProduction, !Condition IsStaging]
+  HasSnapshot: !Not [!Equals [!Ref DBSnapshotIdentifier, ""]]
+  CreateReadReplica: !And [!Condition IsProduction, !Not [!Condition HasSnapshot]]
+{extra_conditions}Resources:
+  DBInstance:
+    Type: AWS::RDS::DBInstance
+    DeletionPolicy: Snapshot
+    Properties:
+      Engine: postgres
+      EngineVersion: "16.3"
+      DBInstanceClass: !Ref DBInstanceClass
+      AllocatedStorage: "100"
+      MultiAZ: !If [IsProduction, true, false]
+      BackupRetentionPeriod: !If [KeepBackups, 7, 0]
+      DBSnapshotIdentifier: !If [HasSnapshot, !Ref DBSnapshotIdentifier, !Ref "AWS::NoValue"]
+      StorageEncrypted: true
+  ReadReplica:
+    Type: AWS::RDS::DBInstance
+    Condition: CreateReadReplica
+    Properties:
+      Engine: postgres
+      EngineVersion: "16.3"
+      SourceDBInstanceIdentifier: !Ref DBInstance
+      DBInstanceClass: db.t3.micro
+      MultiAZ: false
+      BackupRetentionPeriod: 0
+{extra_resources}"""
+
+
+def _template(tmp_path: Path, default: str = "dev", extra_params: str = "", extra_conditions: str = "",
+              extra_resources: str = "", name: str = "database.yaml") -> Path:
+    path = tmp_path / "cfn" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE.format(default=default, extra_params=extra_params, extra_conditions=extra_conditions,
+                                    extra_resources=extra_resources))
+    return path
+
+
+def _by(paths: list[Path], tmp_path: Path, parameters: dict | None = None) -> dict:
+    from asbuilt import static
+    from asbuilt.catalogue import load_profile
+    from asbuilt.static.engine import Scan, discover_paths
+
+    inputs = discover_paths(paths, [])
+    inputs.cfn_parameters = dict(parameters or {})
+    result = Scan(inputs, load_profile("conncentric-aws")).run()
+    static.write_sarif(result, load_profile("conncentric-aws"), tmp_path / "r")
+    return {v.control: v for v in result.verdicts}
+
+
+def test_the_defaults_decide_the_conditions(tmp_path):
+    by = _by([_template(tmp_path)], tmp_path)  # EnvironmentType dev: single-AZ, no backups, no replica
+    assert by["HA-01"].status == "fail" and "DBInstance" in by["HA-01"].message, by["HA-01"].message
+    assert by["HA-02"].status == "fail" and "0 day" in by["HA-02"].message
+    # the replica's condition is false: it is not created, so it is neither judged nor reported
+    for v in by.values():
+        assert "ReadReplica" not in v.message, (v.control, v.message)
+
+
+def test_a_parameter_given_for_the_deploy_decides_them(tmp_path):
+    by = _by([_template(tmp_path)], tmp_path, {"EnvironmentType": "staging"})
+    assert by["HA-01"].status == "fail"  # staging is not production: single-AZ
+    assert by["HA-02"].status == "pass", by["HA-02"].message  # Or: staging keeps backups
+    by = _by([_template(tmp_path)], tmp_path, {"EnvironmentType": "prod"})
+    # production: the primary passes HA-01, and the replica now exists (And: no snapshot) and fails
+    assert by["HA-01"].status == "fail", by["HA-01"].message
+    assert [f.resource.rsplit("(", 1)[-1] for f in by["HA-01"].findings] == ["ReadReplica)"]
+    by = _by([_template(tmp_path)], tmp_path, {"EnvironmentType": "prod", "DBSnapshotIdentifier": "snap-2026-11"})
+    assert by["HA-01"].status == "pass", by["HA-01"].message  # a restore: no replica
+    assert by["HA-02"].status == "pass"
+
+
+def test_a_parameter_value_replaces_the_default_in_properties(tmp_path):
+    by = _by([_template(tmp_path, default="prod")], tmp_path, {"DBInstanceClass": "db.t3.micro",
+                                                                "DBSnapshotIdentifier": "snap-1"})
+    assert by["SIZE-02"].status in ("fail", "warn") and "db.t3.micro" in by["SIZE-02"].message
+    assert "DBInstance" in by["SIZE-02"].message
+
+
+def test_a_condition_over_a_value_known_only_at_deploy_is_an_error_naming_it(tmp_path):
+    path = _template(tmp_path, default="prod", extra_params="  Tier:\n    Type: String\n",
+                     extra_conditions="  IsGold: !Equals [!Ref Tier, gold]\n"
+                                      "  InHomeRegion: !Equals [!Ref \"AWS::Region\", us-east-1]\n",
+                     extra_resources="  GoldReplica:\n    Type: AWS::RDS::DBInstance\n    Condition: IsGold\n"
+                                     "    Properties:\n      Engine: postgres\n      EngineVersion: \"16.3\"\n"
+                                     "      DBInstanceClass: db.r6g.large\n      MultiAZ: true\n"
+                                     "      BackupRetentionPeriod: !If [InHomeRegion, 7, 14]\n")
+    by = _by([path], tmp_path, {"DBSnapshotIdentifier": "snap-1"})
+    v = by["HA-01"]  # DBInstance passes; whether GoldReplica exists is not known
+    assert v.status == "error", v.message
+    assert "GoldReplica" in v.message and "IsGold" in v.message and "Tier" in v.message
+    assert "--parameter" in v.message
+    with_tier = _by([path], tmp_path, {"DBSnapshotIdentifier": "snap-1", "Tier": "gold"})
+    h = with_tier["HA-02"]  # GoldReplica exists; its retention depends on the region
+    assert h.status == "error" and "InHomeRegion" in h.message and "AWS::Region" in h.message, h.message
+    assert with_tier["HA-01"].status == "pass", with_tier["HA-01"].message
+    assert _by([path], tmp_path, {"DBSnapshotIdentifier": "snap-1", "Tier": "silver"})["HA-01"].status == "pass"
+
+
+def test_the_json_form_reads_the_same(tmp_path):
+    from asbuilt.static.engine import _CfnLoader
+
+    yaml_path = _template(tmp_path)
+    doc = yaml.load(yaml_path.read_text(), Loader=_CfnLoader)
+
+    def long_form(v):
+        if isinstance(v, dict):
+            return {({"!Ref": "Ref", "!Condition": "Condition"}.get(k) or ("Fn::" + k[1:] if k.startswith("!") else k)):
+                    long_form(x) for k, x in v.items()}
+        return [long_form(x) for x in v] if isinstance(v, list) else v
+
+    json_path = tmp_path / "json" / "database.json"
+    json_path.parent.mkdir()
+    json_path.write_text(json.dumps(long_form(doc), indent=2))
+    for params in ({}, {"EnvironmentType": "prod"}):
+        a, b = _by([yaml_path], tmp_path, params), _by([json_path], tmp_path, params)
+        assert {c: v.status for c, v in a.items()} == {c: v.status for c, v in b.items()}
+
+
+def test_the_command_line_and_the_target_give_parameters(tmp_path):
+    from asbuilt.cli import main
+    from asbuilt.static.engine import discover_target
+    from asbuilt.target import load_target
+
+    path = _template(tmp_path)
+    report = tmp_path / "reports"
+    assert main(["static", str(path), "--parameter", "EnvironmentType=staging", "--report-dir", str(report)]) == 1
+    results = {c["id"]: c for c in json.loads((report / "results.json").read_text())["controls"]}
+    assert results["HA-02"]["status"] == "pass" and results["HA-01"]["status"] == "fail"
+    target = tmp_path / "target.yaml"
+    target.write_text("name: stack\nstatic:\n  cloudformation: [cfn/database.yaml]\n"
+                      "  cloudformation_parameters:\n    EnvironmentType: prod\n    Replicas: [a, b]\n")
+    inputs = discover_target(load_target(target))
+    assert inputs.cfn_parameters == {"EnvironmentType": "prod", "Replicas": "a,b"}
+
+
+@pytest.mark.parametrize("bad", ["EnvironmentType", "Environment-Type=prod", "=prod"])
+def test_a_malformed_parameter_is_one_line_and_exit_2(tmp_path, capsys, bad):
+    from asbuilt.cli import main
+
+    assert main(["static", str(_template(tmp_path)), "--parameter", bad, "--report-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--parameter" in err and "NAME=VALUE" in err and len(err.splitlines()) == 1
