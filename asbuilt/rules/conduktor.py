@@ -779,28 +779,32 @@ def gateway_principal(items: list[dict]) -> Verdict:
     if not mine:
         return errored(control, "no Kafka principal of the Gateway was identified (the target names none and no "
                                 "KAFKA_SASL_JAAS_CONFIG username was read)")
-    findings = []
-    for i in mine:
-        from asbuilt.model.kafka import AclEntry
+    from asbuilt.model.kafka import AclEntry
 
-        acls = tuple(AclEntry(**a) for a in i["acls"])
+    findings, unknowns = [], []
+    for i in mine:
         if i.get("super_user"):
             findings.append(Finding(i["resource"], f"{i['principal']} is a Kafka super user"))
+        if is_unknown(i["acls"]):  # the ACLs could not be read: nothing to compare, name why
+            unknowns.append(UnknownFact(f"the ACLs of {i['principal']}", i.get("where") or i["resource"],
+                                        i["acls"].reason))
+            continue
+        acls = tuple(AclEntry(**a) for a in i["acls"])
         for need in documented_acls(i["principal"], i["cluster_id"], i["group_id"]):
             if not granted(acls, need):
                 findings.append(Finding(i["resource"], f"missing: {need.describe()}"))
         for acl, why in broader(acls):
             findings.append(Finding(i["resource"], f"broader than the Gateway needs: {acl.describe()} ({why})"))
-    from asbuilt.model.kafka import AclEntry
-
     evidence = [{**{k: v for k, v in i.items() if k != "acls"},
-                 "acls": [AclEntry(**a).describe() for a in i["acls"]]} for i in mine]
+                 "acls": f"unknown: {i['acls'].reason}" if is_unknown(i["acls"]) else
+                 [AclEntry(**a).describe() for a in i["acls"]]} for i in mine]
     return summarise(control, findings, "; ".join(f"{i['resource']}: the documented ACLs and nothing broader "
-                                                  f"({len(i['acls'])} ACLs)" for i in mine), evidence,
+                                                  f"({len(i['acls'])} ACLs)" for i in mine
+                                                  if not is_unknown(i["acls"])), evidence,
                      "grant the Gateway's own principal exactly the documented ACLs (Read/Write/Create/Describe on "
                      "prefix _conduktor_<cluster id>_, Read/Describe on its group, Describe on the cluster and on "
                      "topics) with kafka-acls.sh, and remove ALL, Alter/Delete on every topic, cluster Alter and "
-                     "super-user status")
+                     "super-user status", unknowns)
 
 
 # --------------------------------------------------------------------------- for the live readers

@@ -293,6 +293,13 @@ def test_sec05_cluster_id_and_group_from_the_deployment_and_unknown_acls():
     unknown = KafkaPrincipal("User:gw", "User:gw", "gateway", acls=Unknown("DescribeAcls refused: not authorized"))
     v = decide("CDK-SEC-05", cdk.principal_items([unknown]))
     assert v.status == "error" and "not authorized" in v.message
+    # the rule itself names the unknown fact (no TypeError from iterating an Unknown)
+    raw = cdk.gateway_principal(cdk.principal_items([unknown]))
+    assert raw.status == "error" and "TypeError" not in raw.message, raw.message
+    assert [u.fact for u in raw.unknowns] == ["the ACLs of User:gw"] and "not authorized" in raw.unknowns[0].reason
+    # a known violation beside an unknown fact still fails
+    both = cdk.principal_items([unknown, _principal(acls[1:])])
+    assert decide("CDK-SEC-05", both).status == "fail"
     assert decide("CDK-SEC-05", []).status == "error"
     assert json.dumps(v.to_json())
 
