@@ -389,6 +389,16 @@ def secret_items(estate: Estate) -> list[dict]:
             out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=state,
                              where=s.where, value_kind=s.value_kind or "held in a Secret" if s.from_secret else
                              s.value_kind, **({"via": s.via} if s.via else {})))
+        # A literal a later source overrides (a ConfigMap key under the same key from a Secret) is
+        # not what the process reads, but it is still written in plain text where anyone who can
+        # read that ConfigMap (or the Deployment) reads it: judged like any other literal.
+        for s in c.shadowed:
+            key = s.key
+            if s.from_secret or is_unknown(s.value) or not (sensitive(key) or s.value_kind == "secret-pattern"):
+                continue
+            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=s.source,
+                             where=s.where, value_kind=s.value_kind, overridden_by=c.where(key),
+                             **({"via": s.via} if s.via else {})))
         if c.kind == GATEWAY and c.setting("GATEWAY_ADMIN_API_USERS") is None:
             if c.unseen_secrets:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
@@ -418,13 +428,17 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
                                     "API keeps the image's default user admin/conduktor"))
         elif kind == "secret-pattern":
             findings.append(Finding(i["resource"], f"{i['key']} holds a credential written in plain text "
-                                    f"({i['where']})"))
+                                    f"({i['where']})" + (f", overridden at runtime by {i['overridden_by']} but "
+                                                          "still readable there" if i.get("overridden_by") else "")))
         elif kind in ("empty", "reference", "setting"):
             continue
         elif i["key"].endswith("_URL") and kind == "literal":
             continue  # a connection URL without credentials in it (those are secret-pattern) is not a secret
         elif src in ("env", "configmap", "configMapKeyRef", "config-file", "configmap-file"):
-            findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"))
+            findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"
+                                    + (f" (overridden at runtime by {i['overridden_by']}, but the value stays "
+                                       f"readable in {i['where']}: remove it there)" if i.get("overridden_by")
+                                       else "")))
         elif src == "file":
             findings.append(Finding(i["resource"], f"{i['key']} comes from {i['where']}, not from a Secret"))
     shown = sorted({f"{i['key']} ({i['origin']})" for i in items})
