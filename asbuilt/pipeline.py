@@ -198,7 +198,7 @@ def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> N
 
     inputs = req.static_inputs
     if inputs is None and req.target is not None:
-        inputs = discover_target(req.target)
+        inputs = discover_target(req.target, req.profile)
     if inputs is None or inputs.empty():
         if req.static_inputs is not None:
             unread = list(getattr(inputs, "skipped", []) or [])

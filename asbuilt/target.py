@@ -251,18 +251,47 @@ class VantagePoint(_Strict):
         return self
 
 
+def _known_profiles(value: list[str]) -> list[str]:
+    from asbuilt.catalogue import builtin_profiles
+
+    known = builtin_profiles()
+    for name in value:
+        if name not in known:
+            raise ValueError(f"unknown profile {str(name)[:60]!r}: expected one of {', '.join(known)}")
+    return value
+
+
+# Which profiles' controls judge a chart or a manifest set: empty (the default) is every profile,
+# as before; `profiles: [conduktor-k8s]` keeps the Conncentric chart controls (HELM-*, K8S-*,
+# IAM-02) off a Conduktor chart, and the CDK controls off the Conncentric chart. A run with a user
+# profile file goes by the built-in profile it extends.
+Profiles = Annotated[list[str], AfterValidator(_known_profiles)]
+
+
 class ChartSource(_Strict):
     path: Path
     values: list[Path] = []
     release: str = "conncentric"
     namespace: str = "conncentric"
+    profiles: Profiles = []
+
+
+class ManifestSource(_Strict):
+    """A manifest folder or file; a plain path in ``manifests`` is one with every profile."""
+
+    path: Path
+    profiles: Profiles = []
+
+
+def _manifest_entry(value: Any) -> Any:
+    return {"path": value} if isinstance(value, (str, Path)) else value
 
 
 class StaticSection(_Strict):
     terraform: list[Path] = []
     cloudformation: list[Path] = []
     charts: list[ChartSource] = []
-    manifests: list[Path] = []
+    manifests: list[Annotated[ManifestSource, BeforeValidator(_manifest_entry)]] = []
     compose: list[Path] = []
     gradle: list[Path] = []
     repos: list[Path] = []  # Git repositories checked for committed JARs (SDK-01)
