@@ -201,11 +201,34 @@ class ConduktorDatabase(_Strict):
     backup_evidence: str | None = None
 
 
+class GatewayClient(_Strict):
+    """A client identity on the Gateway (CDK-SEC-01 live: one SASL_SSL connection, metadata only)."""
+
+    username: str
+    password: Secret
+    mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+
+
 class ConduktorSection(_Strict):
     """What the target knows of the Conduktor platform beyond its Kubernetes objects (which are
-    read in ``kubernetes.conduktor_namespace``)."""
+    read in ``kubernetes.conduktor_namespace``). CDK-SEC-01 live: where ``console_url`` and/or
+    ``gateway_bootstrap`` are given, a real TLS handshake with each (chain against ``ca_file``, or
+    the system trust store without it; the host name; TLS >= 1.2), and with ``gateway_client`` a
+    SASL_SSL client connection to the Gateway; where none is given, the verdict says that no
+    endpoint was probed."""
 
     database: ConduktorDatabase = ConduktorDatabase()
+    console_url: Url | None = None                 # https://console.example.internal[:port]
+    gateway_bootstrap: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None  # host:port[,...]
+    ca_file: Path | None = None
+    gateway_client: GatewayClient | None = None
+    probe_timeout: StrictFloat = Field(10, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _client_needs_bootstrap(self) -> ConduktorSection:
+        if self.gateway_client is not None and not self.gateway_bootstrap:
+            raise ValueError("gateway_client is used on the Gateway's bootstrap address: add gateway_bootstrap")
+        return self
 
 
 class PostgresSection(_Strict):

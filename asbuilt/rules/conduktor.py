@@ -323,7 +323,23 @@ def _gateway_listeners(c: Component) -> list[dict]:
              else routing, "routing_from": rw}]
 
 
-def tls_items(estate: Estate) -> list[dict]:
+def tls_items(estate: Estate, endpoints: Iterable[Any] = ()) -> list[dict]:
+    """SEC-01 items; ``endpoints`` (asbuilt.model.endpoint.TlsEndpoint, live only) are what the
+    handshakes with the endpoints the target names showed: each component's item carries those of
+    its kind (``endpoint``: a list of them), else ``endpoint`` says that none was probed. An
+    endpoint of a kind no workload among the objects is recognised as is an item of its own."""
+    probed: dict[str, list[dict]] = {}
+    for e in endpoints:
+        probed.setdefault(e.component, []).append(e.to_item())
+    out = _tls_object_items(estate, probed)
+    for kind, found in sorted(probed.items()):
+        if not estate.of(kind):
+            out.append({"resource": found[0]["name"], "component": kind, "probe_only": True,
+                        "recognised_by": "the endpoint the target names (conduktor section)", "endpoint": found})
+    return out
+
+
+def _tls_object_items(estate: Estate, probed: dict[str, list[dict]]) -> list[dict]:
     out = []
     for c in estate.of(CONSOLE):
         https = _is_set(c, "CDK_PLATFORM_HTTPS_CERT_PATH") and _is_set(c, "CDK_PLATFORM_HTTPS_KEY_PATH")
@@ -332,14 +348,67 @@ def tls_items(estate: Estate) -> list[dict]:
                          https_from=c.where("CDK_PLATFORM_HTTPS_CERT_PATH") if https else "CDK_PLATFORM_HTTPS_CERT_PATH / "
                          "_KEY_PATH not set (config.platform.https not configured)",
                          tls_ingresses=[i["resource"] for i in ings if i["tls"]],
-                         plain_ingresses=[i["resource"] for i in ings if not i["tls"]], endpoint=NOT_PROBED))
+                         plain_ingresses=[i["resource"] for i in ings if not i["tls"]],
+                         endpoint=probed.get(CONSOLE) or NOT_PROBED))
     for c in estate.of(GATEWAY):
         admin = _is_set(c, "GATEWAY_HTTPS_KEY_STORE_PATH")
         out.append(_base(c, admin_https=admin, admin_from=c.where("GATEWAY_HTTPS_KEY_STORE_PATH"),
                          listeners=[{k: v for k, v in li.items() if k in ("name", "protocol", "from")}
                                     for li in _gateway_listeners(c)],
-                         keystore=_is_set(c, "GATEWAY_SSL_KEY_STORE_PATH"), endpoint=NOT_PROBED))
+                         keystore=_is_set(c, "GATEWAY_SSL_KEY_STORE_PATH"), endpoint=probed.get(GATEWAY) or NOT_PROBED))
     return out
+
+
+_ENDPOINT_FIX = {
+    "untrusted": "serve a certificate issued by the CA clients trust (the one conduktor.ca_file names), with its "
+                 "intermediates in the chain",
+    "hostname": "serve a certificate whose subjectAltName covers the host name clients use",
+    "expired": "renew the certificate",
+    "old-protocol": "enable TLS 1.2 or 1.3 on the endpoint and disable older versions",
+    "handshake-failed": "serve TLS with a current cipher suite and a certificate clients can verify",
+    "plain-http": "serve the Console over HTTPS and give its https:// URL",
+}
+
+
+def _endpoint_judgement(i: dict, findings: list, unknowns: list) -> list[str]:
+    """Findings / unknown facts of the endpoints an item carries; the ok parts for the message."""
+    ok = []
+    eps = i.get("endpoint")
+    if not isinstance(eps, list):
+        return ok
+    for e in eps:
+        outcome = e["outcome"]
+        if is_unknown(outcome):
+            unknowns.append(UnknownFact(f"TLS handshake with {e['name']}", e.get("where") or e["address"],
+                                        outcome.reason))
+            continue
+        if outcome != "ok":
+            what = {"untrusted": f"presents a certificate that does not chain to {e['ca_file']}",
+                    "hostname": f"presents a certificate not valid for {e['address'].rsplit(':', 1)[0]}",
+                    "expired": "presents an expired (or not yet valid) certificate",
+                    "old-protocol": "does not negotiate TLS 1.2 or later" + (
+                        f" (it speaks {e['offered']})" if e.get("offered") else ""),
+                    "plain-http": "is not served over TLS"}.get(outcome, "refused the TLS handshake")
+            detail = f" ({e['problem']})" if e.get("problem") else ""
+            findings.append(Finding(i["resource"], f"endpoint {e['name']} {what}{detail}: "
+                                    f"{_ENDPOINT_FIX.get(outcome, _ENDPOINT_FIX['handshake-failed'])}"))
+            continue
+        part = f"{e['name']}: {e['tls_version']}, chain verified against {e['ca_file']}, host name valid"
+        sasl = e.get("sasl")
+        if sasl is not None:
+            so = sasl.get("outcome")
+            if is_unknown(so):
+                unknowns.append(UnknownFact(f"SASL_SSL client connection to {e['name']}", e["address"], so.reason))
+            elif so != "ok":
+                findings.append(Finding(i["resource"], f"endpoint {e['name']}: the SASL_SSL client connection as "
+                                        f"{sasl.get('username')} ({sasl.get('mechanism')}) failed: "
+                                        f"{sasl.get('problem')}: check the client's credentials and the Gateway's "
+                                        "SASL mechanism"))
+            else:
+                part += f"; SASL_SSL {sasl.get('mechanism')} as {sasl.get('username')}: metadata read " \
+                        f"({sasl.get('topics')} topics)"
+        ok.append(part)
+    return ok
 
 
 CLIENT_PROTOCOLS = ("SASL_SSL", "DELEGATED_SASL_SSL")
@@ -349,8 +418,15 @@ def https_and_sasl_ssl(items: list[dict]) -> Verdict:
     control = "CDK-SEC-01"
     if not items:
         return errored(control, f"no Console or Gateway workload found ({FINDERS})")
-    findings = []
+    findings, unknowns, probed_ok = [], [], []
+    if all(i.get("probe_only") for i in items):  # a handshake covers an endpoint, not the deployment
+        unknowns.append(UnknownFact("the Console and Gateway workloads", "the objects read",
+                                    f"no Console or Gateway workload found ({FINDERS}): only the endpoints the "
+                                    "target names were checked"))
     for i in items:
+        probed_ok += _endpoint_judgement(i, findings, unknowns)
+        if i.get("probe_only"):
+            continue
         if i["component"] == CONSOLE:
             if not i.get("https_in_pod") and not i.get("tls_ingresses"):
                 findings.append(Finding(i["resource"], "the Console serves plain HTTP: no certificate in the pod "
@@ -371,12 +447,17 @@ def https_and_sasl_ssl(items: list[dict]) -> Verdict:
     ok = "; ".join(f"{i['resource']}: " + ("HTTPS" if i["component"] == CONSOLE else
                                            "admin API HTTPS, clients " + ", ".join(f"{li['name']} {li['protocol']}"
                                                                                    for li in i.get("listeners") or []))
-                   for i in items) + f" ({NOT_PROBED})"
+                   for i in items if not i.get("probe_only"))
+    ok = "; ".join(x for x in (ok, "; ".join(dict.fromkeys(probed_ok))) if x)
+    if not any(isinstance(i.get("endpoint"), list) for i in items):
+        ok += f" ({NOT_PROBED})"
     return summarise(control, findings, ok, items,
                      "serve the Console over HTTPS (config.platform.https.existingSecret, or an Ingress with spec.tls); "
                      "give the Gateway admin API a keystore (GATEWAY_HTTPS_KEY_STORE_PATH) and every client listener "
                      "securityProtocol SASL_SSL (gateway.listeners.<name>.securityProtocol, or GATEWAY_SECURITY_PROTOCOL) "
-                     "with a keystore (tls.enable, tls.secretRef)")
+                     "with a keystore (tls.enable, tls.secretRef); the endpoints clients use must present a "
+                     "certificate that chains to the CA they trust, valid for their host name, over TLS >= 1.2",
+                     unknowns)
 
 
 def secret_items(estate: Estate) -> list[dict]:
