@@ -154,7 +154,7 @@ def probe_console(url: str, guard: NetGuard, ca_file: Path | None, timeout: floa
     return handshake(name, "console", parts.hostname, port, guard, ca_file, timeout)
 
 
-def sasl_ssl_metadata(endpoint: TlsEndpoint, target, bootstrap: str, client, ca_file: Path | None,
+def sasl_ssl_metadata(endpoint: TlsEndpoint, guard: NetGuard, bootstrap: str, client, ca_file: Path | None,
                       timeout: float) -> dict:
     """One SASL_SSL client connection to the Gateway as ``client`` (kafka-python, through the
     same netguard-bounded client as every Kafka probe): the topic metadata only, read-only."""
@@ -165,9 +165,10 @@ def sasl_ssl_metadata(endpoint: TlsEndpoint, target, bootstrap: str, client, ca_
     section = KafkaSection(bootstrap_servers=bootstrap, security_protocol="SASL_SSL",
                            ssl_cafile=ca_file, sasl_mechanism=client.mechanism, sasl_username=client.username,
                            sasl_password=client.password, request_timeout=timeout)
-    probe = KafkaProbe(section, target)
+    probe = KafkaProbe(section)
+    probe.guard = guard  # the same guard as the handshake: the bootstrap, then every advertised broker
     try:
-        topics = probe.admin().list_topics()
+        topics = probe._connect_admin().list_topics()  # not memoised: each identity tried once
         out["outcome"], out["topics"] = "ok", len(topics or [])
     except ProbeError as exc:
         text = str(exc)
@@ -185,7 +186,7 @@ def sasl_ssl_metadata(endpoint: TlsEndpoint, target, bootstrap: str, client, ca_
 
 
 def probe_gateway(bootstrap: str, guard: NetGuard, ca_file: Path | None, timeout: float = 10.0,
-                  client=None, target=None) -> list[TlsEndpoint]:
+                  client=None) -> list[TlsEndpoint]:
     """Each Gateway bootstrap address: a handshake; with a client identity, a SASL_SSL client
     connection through the first address whose handshake succeeded."""
     out = []
@@ -200,7 +201,7 @@ def probe_gateway(bootstrap: str, guard: NetGuard, ca_file: Path | None, timeout
     if client is not None:
         good = next((e for e in out if e.outcome == "ok"), None)
         if good is not None:
-            good.sasl = sasl_ssl_metadata(good, target, good.address, client, ca_file, timeout)
+            good.sasl = sasl_ssl_metadata(good, guard, good.address, client, ca_file, timeout)
         elif out:
             out[0].sasl = {"mechanism": client.mechanism, "username": client.username,
                            "outcome": Unknown("no Gateway bootstrap address completed a TLS handshake, so no "
@@ -218,5 +219,5 @@ def probe_endpoints(target) -> list[TlsEndpoint]:
     if cdk.console_url:
         out.append(probe_console(cdk.console_url, guard, cdk.ca_file, cdk.probe_timeout))
     if cdk.gateway_bootstrap:
-        out += probe_gateway(cdk.gateway_bootstrap, guard, cdk.ca_file, cdk.probe_timeout, cdk.gateway_client, target)
+        out += probe_gateway(cdk.gateway_bootstrap, guard, cdk.ca_file, cdk.probe_timeout, cdk.gateway_client)
     return out

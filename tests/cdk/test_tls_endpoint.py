@@ -249,7 +249,7 @@ def test_sasl_ssl_client_connection_to_the_sandbox_kafka(sandbox):
     client = GatewayClient(username=gw.principal.split(":", 1)[1], password=gw.password, mechanism="SCRAM-SHA-512")
     guard = NetGuard(target.allowed_networks)
     first = kafka.sasl_ssl_bootstrap_servers.split(",")[0]
-    (ep,) = tlsprobe.probe_gateway(first, guard, kafka.ssl_cafile, 10, client, target)
+    (ep,) = tlsprobe.probe_gateway(first, guard, kafka.ssl_cafile, 10, client)
     assert ep.outcome == "ok" and ep.tls_version in ("TLSv1.2", "TLSv1.3"), ep
     assert ep.sasl["outcome"] == "ok" and ep.sasl["topics"] >= 1, ep.sasl
     v = decide(cdk.tls_items(ESTATE, [ep]))
@@ -258,9 +258,25 @@ def test_sasl_ssl_client_connection_to_the_sandbox_kafka(sandbox):
     wrong.write_text("not-the-gateway-password-at-all\n")
     try:
         bad = GatewayClient(username=client.username, password=SecretRef(file=wrong), mechanism="SCRAM-SHA-512")
-        (ep,) = tlsprobe.probe_gateway(first, guard, kafka.ssl_cafile, 10, bad, target)
+        (ep,) = tlsprobe.probe_gateway(first, guard, kafka.ssl_cafile, 10, bad)
     finally:
         wrong.unlink()
     v = decide(cdk.tls_items(ESTATE, [ep]))
     assert v.status == "fail" and "SASL_SSL client connection as" in v.message, v.message
     assert "not-the-gateway-password-at-all" not in json.dumps(v.to_json())
+
+
+def test_sasl_ssl_connection_to_a_tls_server_that_is_not_kafka_is_error(pki, tmp_path):
+    """The SASL_SSL client path without the sandbox: a TLS server that speaks no Kafka answers the
+    handshake, the kafka-python client gets nothing back: error naming the endpoint, never pass."""
+    from asbuilt.target import GatewayClient, SecretRef
+
+    pw = tmp_path / "pw"
+    pw.write_text("a-long-enough-gateway-client-password\n")
+    client = GatewayClient(username="conduktor-gateway", password=SecretRef(file=pw))
+    with tls_server(pki["good"]) as (port, _):
+        (ep,) = tlsprobe.probe_gateway(f"localhost:{port}", GUARD, pki["ca"], 3, client)
+    assert ep.outcome == "ok" and ep.sasl is not None
+    v = decide(cdk.tls_items(ESTATE, [ep]))
+    assert v.status == "error" and f"SASL_SSL client connection to Gateway localhost:{port}" in v.message, v.message
+    assert "a-long-enough-gateway-client-password" not in json.dumps(v.to_json())
