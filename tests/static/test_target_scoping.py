@@ -121,3 +121,15 @@ def test_scoped_manifests_are_left_out_of_other_profiles(tmp_path):
     assert not left.manifests and left.empty()
     assert any("not judged by profile conncentric-aws" in n for n in left.skipped)
     assert discover_target(t).manifests  # no profile given: every entry, as before
+
+
+def test_a_run_left_with_nothing_by_scoping_says_so(tmp_path):
+    from tests.static.helpers import REFERENCE
+
+    static = {"charts": [{"path": str(REFERENCE / "conduktor" / "chart"), "release": "conduktor",
+                          "namespace": "conduktor", "profiles": ["conduktor-k8s"]}]}
+    target = write_yaml(tmp_path / "t.yaml", {"name": "t", "static": static})
+    res = asbuilt("run", "--target", target, "--profile", "conncentric-aws", "--static-only",
+                  "--report-dir", tmp_path / "r")
+    assert res.code == 2 and "nothing to examine" in res.stderr and "scoped to other profiles" in res.stderr
+    assert "Traceback" not in res.stderr
