@@ -20,6 +20,9 @@ Who asks it, and when (each before any packet to the host):
   address (libpq ``hostaddr``) so the client does not resolve the name a second time.
 * HTTP (``asbuilt.probes.bundle_store``): the URL's host and every redirect's.
 * TCP reachability probes (``asbuilt.probes.network``): the probed destination itself.
+* TLS endpoints (``asbuilt.probes.tls_endpoint``): the Console URL's and each Gateway bootstrap
+  address's host, the handshake going to the checked address (SNI and host name check on the
+  name); the Gateway SASL_SSL client goes through the Kafka client's guard above.
 
 ``helm`` only renders charts (``helm template``, no cluster, no repository): it connects nowhere.
 

@@ -134,8 +134,11 @@ def _execute(req: Request, secret_values: list[str], console: Any) -> int:
     _read_static(req, out, deadline)
     _read_live(req, catalogue, out, deadline)
     if not out.examined:
+        scoped = out.extra.get("static_scoped_out") or []
         raise RunError(f"{req.label}: nothing to examine: the target names no static input and no live part "
-                       "(aws, kubernetes, kafka, postgres) for the selected checks")
+                       "(aws, kubernetes, kafka, postgres) for the selected checks"
+                       + (f" ({len(scoped)} static entr{'y is' if len(scoped) == 1 else 'ies are'} scoped to "
+                          f"other profiles: {scoped[0]})" if scoped else ""))
 
     from asbuilt import secrets_guard
 
@@ -198,7 +201,10 @@ def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> N
 
     inputs = req.static_inputs
     if inputs is None and req.target is not None:
-        inputs = discover_target(req.target)
+        inputs = discover_target(req.target, req.profile)
+        scoped = [n for n in inputs.skipped if "not judged by profile" in n]
+        if scoped:  # run.static_scoped_out: the entries static.*.profiles kept out of this profile's run
+            out.extra["static_scoped_out"] = scoped
     if inputs is None or inputs.empty():
         if req.static_inputs is not None:
             unread = list(getattr(inputs, "skipped", []) or [])

@@ -201,11 +201,34 @@ class ConduktorDatabase(_Strict):
     backup_evidence: str | None = None
 
 
+class GatewayClient(_Strict):
+    """A client identity on the Gateway (CDK-SEC-01 live: one SASL_SSL connection, metadata only)."""
+
+    username: str
+    password: Secret
+    mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+
+
 class ConduktorSection(_Strict):
     """What the target knows of the Conduktor platform beyond its Kubernetes objects (which are
-    read in ``kubernetes.conduktor_namespace``)."""
+    read in ``kubernetes.conduktor_namespace``). CDK-SEC-01 live: where ``console_url`` and/or
+    ``gateway_bootstrap`` are given, a real TLS handshake with each (chain against ``ca_file``, or
+    the system trust store without it; the host name; TLS >= 1.2), and with ``gateway_client`` a
+    SASL_SSL client connection to the Gateway; where none is given, the verdict says that no
+    endpoint was probed."""
 
     database: ConduktorDatabase = ConduktorDatabase()
+    console_url: Url | None = None                 # https://console.example.internal[:port]
+    gateway_bootstrap: Annotated[str | None, AfterValidator(_no_userinfo_in_servers)] = None  # host:port[,...]
+    ca_file: Path | None = None
+    gateway_client: GatewayClient | None = None
+    probe_timeout: StrictFloat = Field(10, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _client_needs_bootstrap(self) -> ConduktorSection:
+        if self.gateway_client is not None and not self.gateway_bootstrap:
+            raise ValueError("gateway_client is used on the Gateway's bootstrap address: add gateway_bootstrap")
+        return self
 
 
 class PostgresSection(_Strict):
@@ -251,11 +274,40 @@ class VantagePoint(_Strict):
         return self
 
 
+def _known_profiles(value: list[str]) -> list[str]:
+    from asbuilt.catalogue import builtin_profiles
+
+    known = builtin_profiles()
+    for name in value:
+        if name not in known:
+            raise ValueError(f"unknown profile {str(name)[:60]!r}: expected one of {', '.join(known)}")
+    return value
+
+
+# Which profiles' controls judge a chart or a manifest set: empty (the default) is every profile,
+# as before; `profiles: [conduktor-k8s]` keeps the Conncentric chart controls (HELM-*, K8S-*,
+# IAM-02) off a Conduktor chart, and the CDK controls off the Conncentric chart. A run with a user
+# profile file goes by the built-in profile it extends.
+Profiles = Annotated[list[str], AfterValidator(_known_profiles)]
+
+
 class ChartSource(_Strict):
     path: Path
     values: list[Path] = []
     release: str = "conncentric"
     namespace: str = "conncentric"
+    profiles: Profiles = []
+
+
+class ManifestSource(_Strict):
+    """A manifest folder or file; a plain path in ``manifests`` is one with every profile."""
+
+    path: Path
+    profiles: Profiles = []
+
+
+def _manifest_entry(value: Any) -> Any:
+    return {"path": value} if isinstance(value, (str, Path)) else value
 
 
 class StaticSection(_Strict):
@@ -264,7 +316,7 @@ class StaticSection(_Strict):
     cloudformation: list[Path] = []
     cloudformation_parameters: dict[str, str | int | float | bool | list[str]] = {}  # values for the deploy
     charts: list[ChartSource] = []
-    manifests: list[Path] = []
+    manifests: list[Annotated[ManifestSource, BeforeValidator(_manifest_entry)]] = []
     compose: list[Path] = []
     gradle: list[Path] = []
     repos: list[Path] = []  # Git repositories checked for committed JARs (SDK-01)

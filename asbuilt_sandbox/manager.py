@@ -367,6 +367,30 @@ def _mirror_security_groups(network, endpoint: str, ids: dict) -> None:
     network.apply_security_groups(translated)
 
 
+def static_section() -> dict[str, Any]:
+    """The sandbox target's ``static:`` section: the code the sandbox was built from (a test builds
+    the same shape without the sandbox: tests/static/test_target_scoping.py)."""
+    from asbuilt.suite import ROOT
+    from asbuilt_sandbox import conduktor_reference as cdk_ref
+
+    ref = ROOT / "examples" / "reference"
+    return {
+        "terraform": [str(ref / "terraform")],
+        "cloudformation": [str(ref / "cloudformation")],
+        # each platform's chart judged by its own profile's chart controls (static.charts[].profiles):
+        # the Conncentric chart by conncentric-aws, the Conduktor chart (as the sandbox installs it,
+        # with its committed values files) by conduktor-k8s
+        "charts": [{"path": str(ref / "chart" / "conncentric"), "values": [str(ref / "values" / "production.yaml")],
+                    "profiles": ["conncentric-aws"]},
+                   {"path": str(cdk_ref.CHART), "values": [str(v) for v in cdk_ref.VALUES],
+                    "release": cdk_ref.RELEASE, "namespace": cdk_ref.NAMESPACE, "profiles": ["conduktor-k8s"]}],
+        "gradle": [str(ref / "plugin")],
+        # the Conduktor and ComposeX references the sandbox deploys (conduktor-k8s, composex-ecs)
+        "compose": [str(ref / "composex")],
+        "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
+    }
+
+
 def write_target(facts: dict, drifts: list[Drift]) -> Path:
     aws_ids = facts["aws"]
     pg = facts["postgres"]
@@ -446,20 +470,7 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
         ],
     }
     # The code the sandbox was built from: live and static verdicts of a control side by side.
-    from asbuilt.suite import ROOT
-
-    ref = ROOT / "examples" / "reference"
-    target["static"] = {
-        "terraform": [str(ref / "terraform")],
-        "cloudformation": [str(ref / "cloudformation")],
-        # (not the Conduktor chart: the conncentric-aws chart rules judge every chart the target names,
-        # there is no per-profile chart list yet; conduktor-k8s judges the deployed objects live)
-        "charts": [{"path": str(ref / "chart" / "conncentric"), "values": [str(ref / "values" / "production.yaml")]}],
-        "gradle": [str(ref / "plugin")],
-        # the Conduktor and ComposeX references the sandbox deploys (conduktor-k8s, composex-ecs)
-        "compose": [str(ref / "composex")],
-        "repos": [str(ROOT)] if (ROOT / ".git").exists() else [],
-    }
+    target["static"] = static_section()
     if "composex" in facts:
         from asbuilt_sandbox import composex_reference as cpx
 

@@ -1,7 +1,8 @@
 """Steps about the Conduktor platform (profile conduktor-k8s), judged on Kubernetes API objects.
 Thin: fetch the Conduktor namespace once (asbuilt.probes.k8s, Secrets as keys only), shape it with
 asbuilt.model.conduktor / asbuilt.rules.conduktor exactly as the static checks do, and let the
-control's unit decide. CDK-DB-01/02 and CDK-SEC-05 (PostgreSQL, Kafka) have their own steps."""
+control's unit decide. CDK-SEC-01 adds the endpoints the target names, each met once with a real
+TLS handshake (asbuilt.probes.tls_endpoint). CDK-DB-01/02 and CDK-SEC-05 (PostgreSQL, Kafka) have their own steps."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ def conduktor_estate(kube: k8sprobe.KubeProbe, target) -> cdk.Estate:
     a target without a kubernetes section)."""
     ns = target.kubernetes.conduktor_namespace
     return cdk.read(kube.conduktor_objects(ns), ns)
+
+
+@pytest.fixture(scope="session")
+def conduktor_endpoints(target) -> list:
+    """The endpoints the target's conduktor section names (console_url, gateway_bootstrap), each
+    met once per run with a real TLS handshake (and a SASL_SSL client connection to the Gateway
+    with gateway_client): asbuilt.probes.tls_endpoint. None named: nothing probed."""
+    from asbuilt.probes.tls_endpoint import probe_endpoints
+
+    return probe_endpoints(target)
 
 
 @given("the Conduktor objects of the Conduktor namespace", target_fixture="conduktor")
@@ -51,8 +62,8 @@ def ephemeral_storage(conduktor, decide, verdict):
 
 
 @then("the Console and the Gateway admin API are served over HTTPS and Gateway clients use SASL_SSL")
-def https_and_sasl_ssl(conduktor, decide, verdict):
-    _judge("CDK-SEC-01", conduktor, decide, verdict)
+def https_and_sasl_ssl(conduktor, conduktor_endpoints, decide, verdict):
+    verdict(decide("CDK-SEC-01", cdk.tls_items(conduktor, conduktor_endpoints)))
 
 
 @then("every sensitive Conduktor setting comes from a Kubernetes Secret")

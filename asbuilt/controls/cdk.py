@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from asbuilt.controls import Unit
+from asbuilt.judge import PARTIAL_DEFAULT
 from asbuilt.model.k8s import WORKLOADS
 from asbuilt.rules import conduktor as cdk
 
@@ -52,7 +53,9 @@ CDK_HA_02 = _unit("CDK-HA-02", cdk.gateway_replicas, cdk.gateway_replica_items, 
 CDK_HA_03 = _unit("CDK-HA-03", cdk.cortex_single, cdk.cortex_items)
 CDK_ST_01 = _unit("CDK-ST-01", cdk.ephemeral_storage, cdk.storage_items,
                   thresholds={"console_min_ephemeral_storage": str, "cortex_min_ephemeral_storage": str})
-CDK_SEC_01 = _unit("CDK-SEC-01", cdk.https_and_sasl_ssl, cdk.tls_items)
+# the endpoints the target names (live) are judged by the rule itself: it names an endpoint it could
+# not reach as the unknown fact, beside the objects' own facts
+CDK_SEC_01 = _unit("CDK-SEC-01", cdk.https_and_sasl_ssl, cdk.tls_items, partial=(*PARTIAL_DEFAULT, "endpoint"))
 CDK_SEC_02 = _unit("CDK-SEC-02", cdk.secrets_from_secrets, cdk.secret_items)
 CDK_SEC_03 = _unit("CDK-SEC-03", cdk.sso_and_root, cdk.sso_items)
 CDK_SEC_04 = _unit("CDK-SEC-04", cdk.restricted_security, cdk.container_items)

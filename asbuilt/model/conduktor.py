@@ -112,6 +112,9 @@ class Component:
     config_file: str = ""                                        # where its YAML config was read
     interceptors_file: tuple[str, str | None] | None = None      # Gateway: (where, content) of its interceptors
     anchor: dict = field(default_factory=dict)                   # static: {"file", "line", "_anchor"}
+    # settings a later source overrides (a ConfigMap key under a Secret's, a config-file key under
+    # env): not what the process reads, but still written where they are (CDK-SEC-02 judges them)
+    shadowed: list[Setting] = field(default_factory=list)
 
     def value(self, key: str) -> Any:
         s = self.settings.get(key)
@@ -317,6 +320,12 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
     mounts = _volume_sources(spec, c)
     env_list = [e for e in c.get("env") or [] if isinstance(e, dict) and e.get("name")]
     env_settings: dict[str, Setting] = {}
+
+    def put(key: str, setting: Setting) -> None:  # a later source overrides; the earlier one is kept aside
+        if key in env_settings:
+            comp.shadowed.append(env_settings[key])
+        env_settings[key] = setting
+
     # envFrom, in order (a later source overrides an earlier one)
     for src in c.get("envFrom") or []:
         if not isinstance(src, dict):
@@ -329,7 +338,7 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
                 comp.unseen_configmaps.append(f"ConfigMap {ns}/{ref.get('name')}")
                 continue
             for k, v in _configmap_data(found[0]).items():
-                env_settings[prefix + k] = _written(prefix + k, v, "configmap", f"ConfigMap {ns}/{ref.get('name')} key {k}")
+                put(prefix + k, _written(prefix + k, v, "configmap", f"ConfigMap {ns}/{ref.get('name')} key {k}"))
         elif src.get("secretRef"):
             ref = _clean(src["secretRef"]) or {}
             found = objs.get("Secret", ns, str(ref.get("name")))
@@ -337,7 +346,7 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
                 comp.unseen_secrets.append(f"Secret {ns}/{ref.get('name')}")
                 continue
             for k in _secret_keys(found[0]):
-                env_settings[prefix + k] = Setting(prefix + k, "secret", f"Secret {ns}/{ref.get('name')} key {k}")
+                put(prefix + k, Setting(prefix + k, "secret", f"Secret {ns}/{ref.get('name')} key {k}"))
     for e in env_list:
         key = str(e["name"])
         where = f"{comp.resource} env {key}"
@@ -345,22 +354,22 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
             vf = _clean(e.get("valueFrom")) or {}
             if vf.get("secretKeyRef"):
                 ref = _clean(vf["secretKeyRef"]) or {}
-                env_settings[key] = Setting(key, "secretKeyRef", f"Secret {ns}/{ref.get('name')} key {ref.get('key')}")
+                put(key, Setting(key, "secretKeyRef", f"Secret {ns}/{ref.get('name')} key {ref.get('key')}"))
             elif vf.get("configMapKeyRef"):
                 ref = _clean(vf["configMapKeyRef"]) or {}
                 found = objs.get("ConfigMap", ns, str(ref.get("name")))
                 cm_where = f"ConfigMap {ns}/{ref.get('name')} key {ref.get('key')}"
                 if found is None:
-                    env_settings[key] = Setting(key, "unresolved", cm_where, Unknown(
-                        f"ConfigMap {ns}/{ref.get('name')} is not among the objects read", cm_where))
+                    put(key, Setting(key, "unresolved", cm_where, Unknown(
+                        f"ConfigMap {ns}/{ref.get('name')} is not among the objects read", cm_where)))
                 else:
-                    env_settings[key] = _written(key, _configmap_data(found[0]).get(str(ref.get("key"))),
-                                                 "configMapKeyRef", cm_where)
+                    put(key, _written(key, _configmap_data(found[0]).get(str(ref.get("key"))),
+                                      "configMapKeyRef", cm_where))
             else:
-                env_settings[key] = Setting(key, "fieldRef", where, Unknown(
-                    f"{key} comes from {next(iter(vf), 'valueFrom')}, known only in the running pod", where))
+                put(key, Setting(key, "fieldRef", where, Unknown(
+                    f"{key} comes from {next(iter(vf), 'valueFrom')}, known only in the running pod", where)))
         else:
-            env_settings[key] = _written(key, e.get("value"), "env", where)
+            put(key, _written(key, e.get("value"), "env", where))
     # *_FILE: the key's value is a file's content
     for key, s in list(env_settings.items()):
         if key.endswith("_FILE") and key != "CDK_IN_CONF_FILE" and isinstance(s.value, str) and s.value.startswith("/"):
@@ -412,6 +421,7 @@ def _read_settings(comp: Component, objs: _Objects) -> None:
         if loc is not None and isinstance(loc.value, str) and loc.value.startswith("/"):
             source, where, content = _file_source(loc.value, mounts, objs, ns)
             comp.interceptors_file = (where, content if source == "configmap-file" else None)
+    comp.shadowed += [s for k, s in file_settings.items() if k in env_settings]
     comp.settings = {**file_settings, **env_settings}
 
 

@@ -323,7 +323,23 @@ def _gateway_listeners(c: Component) -> list[dict]:
              else routing, "routing_from": rw}]
 
 
-def tls_items(estate: Estate) -> list[dict]:
+def tls_items(estate: Estate, endpoints: Iterable[Any] = ()) -> list[dict]:
+    """SEC-01 items; ``endpoints`` (asbuilt.model.endpoint.TlsEndpoint, live only) are what the
+    handshakes with the endpoints the target names showed: each component's item carries those of
+    its kind (``endpoint``: a list of them), else ``endpoint`` says that none was probed. An
+    endpoint of a kind no workload among the objects is recognised as is an item of its own."""
+    probed: dict[str, list[dict]] = {}
+    for e in endpoints:
+        probed.setdefault(e.component, []).append(e.to_item())
+    out = _tls_object_items(estate, probed)
+    for kind, found in sorted(probed.items()):
+        if not estate.of(kind):
+            out.append({"resource": found[0]["name"], "component": kind, "probe_only": True,
+                        "recognised_by": "the endpoint the target names (conduktor section)", "endpoint": found})
+    return out
+
+
+def _tls_object_items(estate: Estate, probed: dict[str, list[dict]]) -> list[dict]:
     out = []
     for c in estate.of(CONSOLE):
         https = _is_set(c, "CDK_PLATFORM_HTTPS_CERT_PATH") and _is_set(c, "CDK_PLATFORM_HTTPS_KEY_PATH")
@@ -332,14 +348,67 @@ def tls_items(estate: Estate) -> list[dict]:
                          https_from=c.where("CDK_PLATFORM_HTTPS_CERT_PATH") if https else "CDK_PLATFORM_HTTPS_CERT_PATH / "
                          "_KEY_PATH not set (config.platform.https not configured)",
                          tls_ingresses=[i["resource"] for i in ings if i["tls"]],
-                         plain_ingresses=[i["resource"] for i in ings if not i["tls"]], endpoint=NOT_PROBED))
+                         plain_ingresses=[i["resource"] for i in ings if not i["tls"]],
+                         endpoint=probed.get(CONSOLE) or NOT_PROBED))
     for c in estate.of(GATEWAY):
         admin = _is_set(c, "GATEWAY_HTTPS_KEY_STORE_PATH")
         out.append(_base(c, admin_https=admin, admin_from=c.where("GATEWAY_HTTPS_KEY_STORE_PATH"),
                          listeners=[{k: v for k, v in li.items() if k in ("name", "protocol", "from")}
                                     for li in _gateway_listeners(c)],
-                         keystore=_is_set(c, "GATEWAY_SSL_KEY_STORE_PATH"), endpoint=NOT_PROBED))
+                         keystore=_is_set(c, "GATEWAY_SSL_KEY_STORE_PATH"), endpoint=probed.get(GATEWAY) or NOT_PROBED))
     return out
+
+
+_ENDPOINT_FIX = {
+    "untrusted": "serve a certificate issued by the CA clients trust (the one conduktor.ca_file names), with its "
+                 "intermediates in the chain",
+    "hostname": "serve a certificate whose subjectAltName covers the host name clients use",
+    "expired": "renew the certificate",
+    "old-protocol": "enable TLS 1.2 or 1.3 on the endpoint and disable older versions",
+    "handshake-failed": "serve TLS with a current cipher suite and a certificate clients can verify",
+    "plain-http": "serve the Console over HTTPS and give its https:// URL",
+}
+
+
+def _endpoint_judgement(i: dict, findings: list, unknowns: list) -> list[str]:
+    """Findings / unknown facts of the endpoints an item carries; the ok parts for the message."""
+    ok = []
+    eps = i.get("endpoint")
+    if not isinstance(eps, list):
+        return ok
+    for e in eps:
+        outcome = e["outcome"]
+        if is_unknown(outcome):
+            unknowns.append(UnknownFact(f"TLS handshake with {e['name']}", e.get("where") or e["address"],
+                                        outcome.reason))
+            continue
+        if outcome != "ok":
+            what = {"untrusted": f"presents a certificate that does not chain to {e['ca_file']}",
+                    "hostname": f"presents a certificate not valid for {e['address'].rsplit(':', 1)[0]}",
+                    "expired": "presents an expired (or not yet valid) certificate",
+                    "old-protocol": "does not negotiate TLS 1.2 or later" + (
+                        f" (it speaks {e['offered']})" if e.get("offered") else ""),
+                    "plain-http": "is not served over TLS"}.get(outcome, "refused the TLS handshake")
+            detail = f" ({e['problem']})" if e.get("problem") else ""
+            findings.append(Finding(i["resource"], f"endpoint {e['name']} {what}{detail}: "
+                                    f"{_ENDPOINT_FIX.get(outcome, _ENDPOINT_FIX['handshake-failed'])}"))
+            continue
+        part = f"{e['name']}: {e['tls_version']}, chain verified against {e['ca_file']}, host name valid"
+        sasl = e.get("sasl")
+        if sasl is not None:
+            so = sasl.get("outcome")
+            if is_unknown(so):
+                unknowns.append(UnknownFact(f"SASL_SSL client connection to {e['name']}", e["address"], so.reason))
+            elif so != "ok":
+                findings.append(Finding(i["resource"], f"endpoint {e['name']}: the SASL_SSL client connection as "
+                                        f"{sasl.get('username')} ({sasl.get('mechanism')}) failed: "
+                                        f"{sasl.get('problem')}: check the client's credentials and the Gateway's "
+                                        "SASL mechanism"))
+            else:
+                part += f"; SASL_SSL {sasl.get('mechanism')} as {sasl.get('username')}: metadata read " \
+                        f"({sasl.get('topics')} topics)"
+        ok.append(part)
+    return ok
 
 
 CLIENT_PROTOCOLS = ("SASL_SSL", "DELEGATED_SASL_SSL")
@@ -349,8 +418,15 @@ def https_and_sasl_ssl(items: list[dict]) -> Verdict:
     control = "CDK-SEC-01"
     if not items:
         return errored(control, f"no Console or Gateway workload found ({FINDERS})")
-    findings = []
+    findings, unknowns, probed_ok = [], [], []
+    if all(i.get("probe_only") for i in items):  # a handshake covers an endpoint, not the deployment
+        unknowns.append(UnknownFact("the Console and Gateway workloads", "the objects read",
+                                    f"no Console or Gateway workload found ({FINDERS}): only the endpoints the "
+                                    "target names were checked"))
     for i in items:
+        probed_ok += _endpoint_judgement(i, findings, unknowns)
+        if i.get("probe_only"):
+            continue
         if i["component"] == CONSOLE:
             if not i.get("https_in_pod") and not i.get("tls_ingresses"):
                 findings.append(Finding(i["resource"], "the Console serves plain HTTP: no certificate in the pod "
@@ -371,12 +447,17 @@ def https_and_sasl_ssl(items: list[dict]) -> Verdict:
     ok = "; ".join(f"{i['resource']}: " + ("HTTPS" if i["component"] == CONSOLE else
                                            "admin API HTTPS, clients " + ", ".join(f"{li['name']} {li['protocol']}"
                                                                                    for li in i.get("listeners") or []))
-                   for i in items) + f" ({NOT_PROBED})"
+                   for i in items if not i.get("probe_only"))
+    ok = "; ".join(x for x in (ok, "; ".join(dict.fromkeys(probed_ok))) if x)
+    if not any(isinstance(i.get("endpoint"), list) for i in items):
+        ok += f" ({NOT_PROBED})"
     return summarise(control, findings, ok, items,
                      "serve the Console over HTTPS (config.platform.https.existingSecret, or an Ingress with spec.tls); "
                      "give the Gateway admin API a keystore (GATEWAY_HTTPS_KEY_STORE_PATH) and every client listener "
                      "securityProtocol SASL_SSL (gateway.listeners.<name>.securityProtocol, or GATEWAY_SECURITY_PROTOCOL) "
-                     "with a keystore (tls.enable, tls.secretRef)")
+                     "with a keystore (tls.enable, tls.secretRef); the endpoints clients use must present a "
+                     "certificate that chains to the CA they trust, valid for their host name, over TLS >= 1.2",
+                     unknowns)
 
 
 def secret_items(estate: Estate) -> list[dict]:
@@ -389,6 +470,16 @@ def secret_items(estate: Estate) -> list[dict]:
             out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=state,
                              where=s.where, value_kind=s.value_kind or "held in a Secret" if s.from_secret else
                              s.value_kind, **({"via": s.via} if s.via else {})))
+        # A literal a later source overrides (a ConfigMap key under the same key from a Secret) is
+        # not what the process reads, but it is still written in plain text where anyone who can
+        # read that ConfigMap (or the Deployment) reads it: judged like any other literal.
+        for s in c.shadowed:
+            key = s.key
+            if s.from_secret or is_unknown(s.value) or not (sensitive(key) or s.value_kind == "secret-pattern"):
+                continue
+            out.append(_base(c, resource=f"{c.resource} {key}", workload=c.resource, key=key, origin=s.source,
+                             where=s.where, value_kind=s.value_kind, overridden_by=c.where(key),
+                             **({"via": s.via} if s.via else {})))
         if c.kind == GATEWAY and c.setting("GATEWAY_ADMIN_API_USERS") is None:
             if c.unseen_secrets:
                 out.append(_base(c, resource=f"{c.resource} GATEWAY_ADMIN_API_USERS", workload=c.resource,
@@ -418,13 +509,17 @@ def secrets_from_secrets(items: list[dict]) -> Verdict:
                                     "API keeps the image's default user admin/conduktor"))
         elif kind == "secret-pattern":
             findings.append(Finding(i["resource"], f"{i['key']} holds a credential written in plain text "
-                                    f"({i['where']})"))
+                                    f"({i['where']})" + (f", overridden at runtime by {i['overridden_by']} but "
+                                                          "still readable there" if i.get("overridden_by") else "")))
         elif kind in ("empty", "reference", "setting"):
             continue
         elif i["key"].endswith("_URL") and kind == "literal":
             continue  # a connection URL without credentials in it (those are secret-pattern) is not a secret
         elif src in ("env", "configmap", "configMapKeyRef", "config-file", "configmap-file"):
-            findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"))
+            findings.append(Finding(i["resource"], f"{i['key']} is a literal in {i['where']}, not from a Secret"
+                                    + (f" (overridden at runtime by {i['overridden_by']}, but the value stays "
+                                       f"readable in {i['where']}: remove it there)" if i.get("overridden_by")
+                                       else "")))
         elif src == "file":
             findings.append(Finding(i["resource"], f"{i['key']} comes from {i['where']}, not from a Secret"))
     shown = sorted({f"{i['key']} ({i['origin']})" for i in items})
@@ -779,28 +874,32 @@ def gateway_principal(items: list[dict]) -> Verdict:
     if not mine:
         return errored(control, "no Kafka principal of the Gateway was identified (the target names none and no "
                                 "KAFKA_SASL_JAAS_CONFIG username was read)")
-    findings = []
-    for i in mine:
-        from asbuilt.model.kafka import AclEntry
+    from asbuilt.model.kafka import AclEntry
 
-        acls = tuple(AclEntry(**a) for a in i["acls"])
+    findings, unknowns = [], []
+    for i in mine:
         if i.get("super_user"):
             findings.append(Finding(i["resource"], f"{i['principal']} is a Kafka super user"))
+        if is_unknown(i["acls"]):  # the ACLs could not be read: nothing to compare, name why
+            unknowns.append(UnknownFact(f"the ACLs of {i['principal']}", i.get("where") or i["resource"],
+                                        i["acls"].reason))
+            continue
+        acls = tuple(AclEntry(**a) for a in i["acls"])
         for need in documented_acls(i["principal"], i["cluster_id"], i["group_id"]):
             if not granted(acls, need):
                 findings.append(Finding(i["resource"], f"missing: {need.describe()}"))
         for acl, why in broader(acls):
             findings.append(Finding(i["resource"], f"broader than the Gateway needs: {acl.describe()} ({why})"))
-    from asbuilt.model.kafka import AclEntry
-
     evidence = [{**{k: v for k, v in i.items() if k != "acls"},
-                 "acls": [AclEntry(**a).describe() for a in i["acls"]]} for i in mine]
+                 "acls": f"unknown: {i['acls'].reason}" if is_unknown(i["acls"]) else
+                 [AclEntry(**a).describe() for a in i["acls"]]} for i in mine]
     return summarise(control, findings, "; ".join(f"{i['resource']}: the documented ACLs and nothing broader "
-                                                  f"({len(i['acls'])} ACLs)" for i in mine), evidence,
+                                                  f"({len(i['acls'])} ACLs)" for i in mine
+                                                  if not is_unknown(i["acls"])), evidence,
                      "grant the Gateway's own principal exactly the documented ACLs (Read/Write/Create/Describe on "
                      "prefix _conduktor_<cluster id>_, Read/Describe on its group, Describe on the cluster and on "
                      "topics) with kafka-acls.sh, and remove ALL, Alter/Delete on every topic, cluster Alter and "
-                     "super-user status")
+                     "super-user status", unknowns)
 
 
 # --------------------------------------------------------------------------- for the live readers

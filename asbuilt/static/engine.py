@@ -308,11 +308,24 @@ def discover_paths(paths: list[Path], values: list[Path], release: str | None = 
     return inputs
 
 
-def discover_target(target: Any) -> Inputs:
-    """Inputs of a target file's static section (paths relative to the target file's folder)."""
+def discover_target(target: Any, profile: Any = None) -> Inputs:
+    """Inputs of a target file's static section (paths relative to the target file's folder).
+    With ``profile`` (a Profile or a built-in profile's name), a chart or manifest entry whose
+    ``profiles`` does not name it (by the built-in profile it is, or extends) is left out of this
+    run, with a note saying so; an entry without ``profiles`` is judged by every profile."""
     base = Path(target.source).resolve().parent if getattr(target, "source", None) else Path.cwd()
     st = target.static
     _SKIPPED.clear()
+    run_profile = getattr(profile, "base", profile)
+    scoped_out: list[str] = []
+
+    def in_scope(entry: Any, what: str) -> bool:
+        names = list(getattr(entry, "profiles", None) or [])
+        if not names or run_profile is None or run_profile in names:
+            return True
+        scoped_out.append(f"{what}: not judged by profile {run_profile} (the target's entry names profiles "
+                          f"{', '.join(names)})")
+        return False
 
     def resolve(p: Path) -> Path:
         full = Path(p).expanduser()
@@ -336,11 +349,16 @@ def discover_target(target: Any) -> Inputs:
             elif full.is_file():
                 raise RunError(f"{display_path(f)}: not a CloudFormation template")
     for c in st.charts:
+        if not in_scope(c, f"chart {c.path}"):
+            continue
         chart = resolve(c.path)
         if not (chart / "Chart.yaml").exists():
             raise RunError(f"target {target.name}: {display_path(chart)} is not a Helm chart (no Chart.yaml)")
         inputs.charts.append(ChartInput(chart, [resolve(v) for v in c.values], c.release, c.namespace))
-    for p in st.manifests:
+    for m in st.manifests:
+        p = getattr(m, "path", m)
+        if not in_scope(m, f"manifests {p}"):
+            continue
         full = resolve(p)
         files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
         from asbuilt.static.kubernetes import is_manifest
@@ -364,7 +382,7 @@ def discover_target(target: Any) -> Inputs:
         inputs.repos.append((resolve(p), True))
     for p in st.bundles:
         inputs.bundles.append(resolve(p))
-    inputs.skipped, _SKIPPED[:] = list(_SKIPPED), []
+    inputs.skipped, _SKIPPED[:] = [*_SKIPPED, *scoped_out], []
     return inputs
 
 

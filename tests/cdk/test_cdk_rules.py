@@ -153,6 +153,37 @@ def test_envfrom_secret_and_configmap_sources_and_an_unread_configmap_is_unknown
     assert v.status == "error" and "ConfigMap conduktor/gw-env" in v.message
 
 
+def test_a_literal_in_a_configmap_is_a_leak_even_when_a_secret_overrides_it():
+    """gateway.env renders into the Gateway's env ConfigMap; the chart's secretRef comes later in
+    envFrom and wins at runtime, but the password stays readable in the ConfigMap."""
+    dep = deployment("gw", "conduktor/conduktor-gateway:3.10",
+                     env_from=[{"configMapRef": {"name": "gw-env"}}, {"secretRef": {"name": "gw-secrets"}}])
+    jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="gw" password="{SECRET}";'
+    objs = [dep, configmap("gw-env", {"GATEWAY_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_JAAS_CONFIG": jaas}),
+            secret_keys("gw-secrets", ["KAFKA_SASL_JAAS_CONFIG", "GATEWAY_ADMIN_API_USERS"])]
+    (c,) = components(objs, "conduktor")
+    assert c.setting("KAFKA_SASL_JAAS_CONFIG").source == "secret"  # what the process reads
+    assert [s.where for s in c.shadowed] == ["ConfigMap conduktor/gw-env key KAFKA_SASL_JAAS_CONFIG"]
+    v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read(objs, "conduktor")))
+    assert v.status == "fail", v.message
+    (f,) = v.findings
+    assert "KAFKA_SASL_JAAS_CONFIG" in f.what and "ConfigMap conduktor/gw-env key KAFKA_SASL_JAAS_CONFIG" in f.what
+    assert "overridden at runtime by Secret conduktor/gw-secrets key KAFKA_SASL_JAAS_CONFIG" in f.what
+    assert SECRET not in json.dumps(v.to_json()) and "password=" not in json.dumps(v.to_json())
+    # an env literal overridden by a later secretKeyRef of the same name: the Deployment still holds it
+    dep = deployment("gw", "conduktor/conduktor-gateway:3.10",
+                     env=[{"name": "GATEWAY_LICENSE_KEY", "value": SECRET},
+                          {"name": "GATEWAY_LICENSE_KEY", "valueFrom": {"secretKeyRef": {"name": "lic", "key": "k"}}},
+                          {"name": "GATEWAY_ADMIN_API_USERS", "valueFrom": {"secretKeyRef": {"name": "a", "key": "u"}}}])
+    v = decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read([dep], "conduktor")))
+    assert v.status == "fail" and "GATEWAY_LICENSE_KEY is a literal in Deployment" in v.message, v.message
+    assert SECRET not in json.dumps(v.to_json())
+    # a non-secret key overridden by a Secret is nothing to report; the same objects without the
+    # ConfigMap literal pass
+    objs = [objs[0], configmap("gw-env", {"GATEWAY_SECURITY_PROTOCOL": "SASL_SSL"}), objs[2]]
+    assert decide("CDK-SEC-02", ITEMS["CDK-SEC-02"](cdk.read(objs, "conduktor"))).status == "pass"
+
+
 def test_gateway_without_admin_users_keeps_the_image_default():
     dep = deployment("gw", "conduktor/conduktor-gateway:3.10", env=[{"name": "GATEWAY_SECURITY_PROTOCOL",
                                                                     "value": "SASL_SSL"}])
@@ -293,6 +324,13 @@ def test_sec05_cluster_id_and_group_from_the_deployment_and_unknown_acls():
     unknown = KafkaPrincipal("User:gw", "User:gw", "gateway", acls=Unknown("DescribeAcls refused: not authorized"))
     v = decide("CDK-SEC-05", cdk.principal_items([unknown]))
     assert v.status == "error" and "not authorized" in v.message
+    # the rule itself names the unknown fact (no TypeError from iterating an Unknown)
+    raw = cdk.gateway_principal(cdk.principal_items([unknown]))
+    assert raw.status == "error" and "TypeError" not in raw.message, raw.message
+    assert [u.fact for u in raw.unknowns] == ["the ACLs of User:gw"] and "not authorized" in raw.unknowns[0].reason
+    # a known violation beside an unknown fact still fails
+    both = cdk.principal_items([unknown, _principal(acls[1:])])
+    assert decide("CDK-SEC-05", both).status == "fail"
     assert decide("CDK-SEC-05", []).status == "error"
     assert json.dumps(v.to_json())
 
