@@ -91,6 +91,7 @@ def child_connect_log(tmp_path):
     return netguard_plugin.child_env(tmp_path / "child-guard", ROOT)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns xdist_group marks into scheduling groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`), every test that needs the
     embedded sandbox goes to one worker, so the one sandbox is brought up once and shared, while
