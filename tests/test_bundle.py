@@ -435,7 +435,7 @@ def test_oversized_manifest_is_rejected(work):
     (b"hello, not a jar", "plugins/p.jar: not a JAR (no zip local file header at its start)"),
     (jar_bytes()[:40], "plugins/p.jar: not a JAR (no zip end record"),
     (b"", "plugins/p.jar: not a JAR"),
-])
+], ids=["text", "truncated-jar", "empty"])  # the truncated jar holds its build time: xdist workers must agree on ids
 def test_plugin_that_is_not_a_jar_is_rejected(work, content, reason):
     zips, _ = work
     z = make_zip(zips / "b.zip", [VALID[0], ("plugins/p.jar", content), VALID[2]])
