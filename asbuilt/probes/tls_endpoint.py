@@ -14,6 +14,8 @@ target's ``conduktor.probe_timeout``.
 
 from __future__ import annotations
 
+import logging
+
 import socket
 import ssl
 import warnings
@@ -167,12 +169,16 @@ def sasl_ssl_metadata(endpoint: TlsEndpoint, guard: NetGuard, bootstrap: str, cl
                            sasl_password=client.password, request_timeout=timeout)
     probe = KafkaProbe(section)
     probe.guard = guard  # the same guard as the handshake: the bootstrap, then every advertised broker
+    refusals = _SaslRefusals()  # kafka-python reports a refused login only in its log, then times out
+    logging.getLogger("kafka").addHandler(refusals)
     try:
         topics = probe._connect_admin().list_topics()  # not memoised: each identity tried once
         out["outcome"], out["topics"] = "ok", len(topics or [])
     except ProbeError as exc:
         text = str(exc)
-        if "auth" in text.lower():
+        if refusals.seen:
+            out["outcome"], out["problem"] = "auth-failed", f"{refusals.seen} ({text})"
+        elif "auth" in text.lower():
             out["outcome"], out["problem"] = "auth-failed", text
         else:
             out["outcome"] = Unknown(f"{endpoint.name}: SASL_SSL client connection failed: {text}",
@@ -181,8 +187,23 @@ def sasl_ssl_metadata(endpoint: TlsEndpoint, guard: NetGuard, bootstrap: str, cl
         out["outcome"] = Unknown(f"{endpoint.name}: SASL_SSL metadata request failed: {type(exc).__name__}: "
                                  f"{_first_line(exc)}", f"kafka-python SASL_SSL to {bootstrap}")
     finally:
+        logging.getLogger("kafka").removeHandler(refusals)
         probe.close()
     return out
+
+
+class _SaslRefusals(logging.Handler):
+    """Remembers the broker's refusal of the SASL login (SaslAuthenticationFailedError), which
+    kafka-python logs on the connection and then hides behind a bootstrap timeout."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if not self.seen and "SaslAuthenticationFailed" in text:
+            self.seen = "the broker refused the SASL login (SaslAuthenticationFailedError: invalid credentials)"
 
 
 def probe_gateway(bootstrap: str, guard: NetGuard, ca_file: Path | None, timeout: float = 10.0,

@@ -567,6 +567,9 @@ class KafkaPart:
                 if dels:
                     admin.alter_user_scram_credentials(dels)
                     gone.append(user)
+        deadline = time.monotonic() + 30  # the deletion reaches every broker's metadata a moment later
+        while gone and set(gone) & set(self.scram_users_on()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         return sorted(gone)
 
     def sasl_client_config(self, user: str) -> dict[str, Any]:
