@@ -161,8 +161,6 @@ def progress_enabled(stream=None) -> bool:
     stream = stream or sys.stderr
     if SETTINGS.verbosity < 0 or SETTINGS.color is False or os.environ.get("NO_COLOR"):
         return False
-    if os.environ.get("TERM") == "dumb":
-        return False
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
@@ -222,14 +220,23 @@ class progress:
             return _NO_PROGRESS
         try:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.text import Text
         except ImportError:  # rich is a dependency; without it, no display (never an error)
             return _NO_PROGRESS
         self._file = _terminal(sys.stderr)
         console = Console(file=self._file, stderr=True)
-        columns = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), TimeElapsedColumn()]
-        if self.total is not None:
-            columns[2:2] = [BarColumn(bar_width=24), MofNCompleteColumn()]
+        class Bar(BarColumn):  # a bar and "n/total" once the total is known (the scenarios collected)
+            def render(self, task):
+                return super().render(task) if task.total is not None else Text("")
+
+        class Count(ProgressColumn):
+            def render(self, task):
+                return Text("" if task.total is None else f"{int(task.completed)}/{int(task.total)}",
+                            style="progress.download")
+
+        columns = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), Bar(bar_width=24),
+                   Count(), TimeElapsedColumn()]
         # stdout is redirected above the display only when it is the terminal too (a pipe's text
         # must stay on stdout: `asbuilt static -o json | jq`)
         redirect_out = bool(getattr(sys.stdout, "isatty", lambda: False)())
