@@ -157,3 +157,31 @@ def test_progress_counts_live_scenarios_on_a_terminal(tmp_path, moto_endpoint):
     assert 0 < max(int(n) for n, _ in counts) <= totals.pop()  # ... that advances as they run
     assert re.search(r"live: \w", out)
     assert "asbuilt: live scenarios against progress" in out  # printed above the display, not lost
+
+
+def test_sandbox_steps_show_in_the_progress_and_stay_above_it():
+    """`asbuilt sandbox up` (not started here): each step the manager says is printed above the
+    display and becomes its description."""
+    code = ("import time\nfrom asbuilt.console import progress\nfrom asbuilt_sandbox import manager\n"
+            "with progress('sandbox: starting'):\n"
+            "    manager._say('kube: starting'); time.sleep(0.3)\n"
+            "print('done')\n")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, cwd=ROOT,
+                            env={**os.environ, "NO_COLOR": "", "TERM": "xterm"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    out = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0 and HIDE_CURSOR in out, out
+    assert "\x1b[2Ksandbox: kube: starting\r\n" in out  # the log line, whole, above the display
+    assert re.search(r"\S sandbox: kube: starting +\x1b\[33m", out)  # ... and the display's description
