@@ -206,8 +206,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         from asbuilt_sandbox.drifts import resolve
 
         resolve(args.drift)  # an unknown drift is an input error before waiting for the lock
+        from asbuilt.console import progress
+
         with manager.exclusive():  # another `up`/`down` or a test holding the sandbox: wait for it
-            path = manager.up(args.drift)
+            with progress("sandbox: starting"):
+                path = manager.up(args.drift)
         print(path)
     elif args.sandbox_command == "down":
         with manager.exclusive():

@@ -43,6 +43,7 @@ from typing import Any, Callable
 
 import yaml
 
+from asbuilt.console import progress_note
 from asbuilt.errors import RunError
 from asbuilt_sandbox import aws_reference, topology
 from asbuilt_sandbox.drifts import Drift, resolve
@@ -54,6 +55,7 @@ AWS_KEY_ID = "AKIASANDBOXAUDITOR01"
 
 def _say(msg: str) -> None:
     print(f"sandbox: {msg}", file=sys.stderr, flush=True)
+    progress_note(f"sandbox: {msg}")  # the terminal's progress display (asbuilt sandbox up), if drawn
 
 
 def _parts():
