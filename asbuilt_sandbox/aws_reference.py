@@ -305,6 +305,14 @@ def provision(endpoint_url: str, ref: Reference | None = None, **client_kw) -> d
     if ref.bucket_public_access_block:
         s3.put_public_access_block(Bucket=ref.bucket, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    else:
+        # New buckets have all four blocks on by default (AWS since April 2023, and LocalStack;
+        # moto makes none): the drift removes them, as an operator who opened the bucket would.
+        try:
+            s3.delete_public_access_block(Bucket=ref.bucket)
+        except bce.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchPublicAccessBlockConfiguration":
+                raise
     s3.put_bucket_tagging(Bucket=ref.bucket, Tagging={"TagSet": tags})
 
     # -- ECR, logs -------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def is_unsupported(exc: Exception) -> bool:
     return False
 
 
-def explain(exc: Exception, what: str) -> str:
+def explain(exc: Exception, what: str, operation_only: bool = False) -> str:
     """One line for a botocore failure (never a traceback, never a secret)."""
     if isinstance(exc, bce.EndpointConnectionError):
         return f"{what}: cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', '?')})"
@@ -127,6 +127,9 @@ def explain(exc: Exception, what: str) -> str:
         code, msg = str(err.get("Code", "")), str(err.get("Message", ""))
         status = _status(exc)
         svc = not_emulated_service(exc, what.split(".", 1)[0])
+        if svc and operation_only:
+            op = exc.operation_name if isinstance(exc, bce.ClientError) else what
+            return f"{what}: LocalStack community edition does not emulate {svc}:{op} (HTTP 501 from LocalStack)"
         if svc:
             return f"{what}: LocalStack community edition does not emulate {svc} (HTTP 501 from LocalStack)"
         if code in _EXPIRED:
@@ -232,6 +235,7 @@ class AwsProbe:
         self._roles: dict[str, dict] = {}
         self._role_policies: dict[str, list[dict]] = {}
         self._once: dict[tuple, Any] = {}
+        self._answered: set[str] = set()  # services that answered a call of this run
 
     # -- plumbing -------------------------------------------------------------------------
     def _guard_session(self) -> None:
@@ -274,9 +278,12 @@ class AwsProbe:
         """One API call. Error codes listed in ``missing`` mean "not configured" (a fact): None."""
         def once() -> dict | None:
             try:
-                return getattr(self.client(service), op)(**kwargs)
+                out = getattr(self.client(service), op)(**kwargs)
+                self._answered.add(service)
+                return out
             except bce.ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in missing:
+                    self._answered.add(service)
                     return None
                 self._raise(exc, f"{service}.{op}")
             except (bce.BotoCoreError, ResponseParserError) as exc:
@@ -285,10 +292,12 @@ class AwsProbe:
 
         return self.failed.call(FailureMemo.key("aws", service, op, kwargs), once)
 
-    @staticmethod
-    def _raise(exc: Exception, what: str):
-        if not_emulated_service(exc, what.split(".", 1)[0]):
-            raise NotEmulated(explain(exc, what)) from None
+    def _raise(self, exc: Exception, what: str):
+        service = what.split(".", 1)[0]
+        if not_emulated_service(exc, service):
+            # the same 501 answers a service LocalStack lacks and an operation of one it has: a
+            # service that answered before in this run is emulated, so it is the operation it lacks
+            raise NotEmulated(explain(exc, what, operation_only=service in self._answered)) from None
         cls = UnsupportedOperation if is_unsupported(exc) else ProbeError
         if cls is ProbeError and isinstance(exc, bce.ClientError) and (_status(exc) or 0) >= 500 \
                 and str(exc.response.get("Error", {}).get("Code", "")) not in _THROTTLED:
@@ -302,6 +311,7 @@ class AwsProbe:
                 out: list = []
                 for page in pages:
                     out.extend(page.get(key, []) or [])
+                self._answered.add(service)
                 return out
             except (bce.BotoCoreError, bce.ClientError, ResponseParserError) as exc:
                 self._raise(exc, f"{service}.{op}")

@@ -20,8 +20,8 @@ verified: signature and expiry), ``SKIP_SSL_CERT_DOWNLOAD=1``, ``DISABLE_EVENTS=
 ``FILESYSTEM_ROOT``, ``XDG_CACHE_HOME`` and ``TMPDIR`` are under the part's state folder. LocalStack
 also writes ``/tmp/localstack-s3-storage`` (a hard-coded path): ``stop()`` removes it.
 
-Credentials: LocalStack accepts any access key; it verifies pre-signed URL signatures against the
-secret ``test`` (``CREDENTIALS``), so clients of this part use that pair.
+Credentials: LocalStack accepts any access key on its API (``CREDENTIALS``); it verifies pre-signed
+URL signatures against the secret ``test`` (``PRESIGN_SECRET``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,13 @@ from asbuilt_sandbox.parts.base import PartError, Process, cache_dir, run, state
 PART = "localstack"
 VERSION = "2026.3.0"
 PINS = ("cbor2<6", "cryptography==44.0.3", "pyopenssl==24.3.0", "joserfc<1.3")
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# LocalStack (no IAM enforcement) accepts any credentials on its API; a non-AWS-format key id puts
+# everything in its default account 000000000000. It verifies pre-signed URLs of an unregistered
+# key id against the secret "test" (its DEFAULT_PRE_SIGNED_SECRET_ACCESS_KEY): a URL that is to be
+# accepted is signed with PRESIGN_SECRET. A target's secret must be at least 6 characters
+# (asbuilt keeps short secrets out of reports unreliably), hence not "test" for the API.
+CREDENTIALS = {"aws_access_key_id": "asbuilt-localstack", "aws_secret_access_key": "asbuilt-localstack-api-secret"}
+PRESIGN_SECRET = "test"
 HEALTH_PATH = "/_localstack/health"
 S3_STORAGE = Path("/tmp/localstack-s3-storage")  # hard-coded in LocalStack, not cleaned on its stop
 
