@@ -2,8 +2,8 @@
 
 Install: ``localstack-core[runtime]`` at ``VERSION`` into its own virtual environment under
 ``<cache>/localstack-<VERSION>/``, made with Python 3.13 (LocalStack 2026.3 does not start on 3.12:
-``from warnings import deprecated``), found under pyenv (``/root/.pyenv/versions/3.13*``, or
-``$PYENV_ROOT``, or ``$ASBUILT_PYTHON313``). The pins in ``PINS`` are the ones this version needs
+``from warnings import deprecated``), found under pyenv (``~/.pyenv/versions/3.13*``) or given by
+``$ASBUILT_PYTHON313``. The pins in ``PINS`` are the ones this version needs
 to start. The install is built in a temporary folder and renamed into place when complete, so an
 interrupted install is never mistaken for a cached one; a lock file keeps two installs apart.
 
@@ -71,8 +71,7 @@ def python313() -> str | None:
     explicit = os.environ.get("ASBUILT_PYTHON313")
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
-    roots = [os.environ.get("PYENV_ROOT") or "", str(Path.home() / ".pyenv"), "/root/.pyenv"]
-    for root in dict.fromkeys(r for r in roots if r):
+    for root in dict.fromkeys((str(Path.home() / ".pyenv"), "/root/.pyenv")):
         for cand in sorted(glob.glob(f"{root}/versions/3.13*/bin/python3.13"), reverse=True):
             if os.access(cand, os.X_OK):
                 return cand
