@@ -20,7 +20,8 @@ import yaml
 
 from asbuilt_sandbox.parts import localstack as ls
 
-pytestmark = [pytest.mark.localstack, pytest.mark.slow]
+# One worker under pytest-xdist (scripts/test.sh: --dist loadgroup): one LocalStack, one namespace.
+pytestmark = [pytest.mark.localstack, pytest.mark.slow, pytest.mark.xdist_group("localstack")]
 
 # Not the sandbox's names (asb-*) nor its addresses (198.18.0.0/16); the port is this suite's own.
 NETNS, HOST_IF, SUBNET = "asbls-t", "asbls-t0", "198.19.54.0/30"
