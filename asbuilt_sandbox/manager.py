@@ -173,13 +173,13 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True, aws: str = 
         facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts, _PENDING.pop("composex", None))
         _say(f"kafka: topics and ACLs reset ({t_p - t_k:.1f}s), {len(facts['kafka']['principals'])} principals "
              f"with their SCRAM users and ACLs ({time.monotonic() - t_p:.1f}s)")
-        _mirror_security_groups(parts["network"], endpoint, facts["aws"])
+        _mirror_security_groups(parts["network"], endpoint, facts["aws"], *_aws_credential_files(aws))
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
             # The platform on top: the reference release installed with helm, its installer Job
             # run, the Deployments' statuses kept by the sandbox agent (asbuilt_sandbox.platform).
             facts["platform"] = step("platform", lambda: parts["platform"].start(
-                parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
+                parts["kube"], facts, drifts, *_aws_credential_files(aws)))
             # The Conduktor reference next to it, in namespace conduktor (asbuilt_sandbox.conduktor_platform)
             if _has("conduktor_reference"):
                 from asbuilt_sandbox import conduktor_platform
@@ -316,10 +316,17 @@ def _provision_aws(endpoint: str, drifts: list[Drift], localstack: bool = False)
         changes.update(d.aws)
     ref = dataclasses.replace(aws_reference.Reference(), **changes)
     if localstack:
-        # LocalStack was just restarted (empty): the estate where it can hold it, with its credentials
-        from asbuilt_sandbox.parts.localstack import CREDENTIALS
+        # LocalStack was just restarted (empty): the estate where it can hold it, then an access
+        # key LocalStack itself made, so pre-signed URLs are checked against its secret (kept in
+        # the sandbox's 0600 files, never in the facts)
+        from asbuilt_sandbox.parts.base import write_private
+        from asbuilt_sandbox.parts.localstack import CREDENTIALS, registered_credentials
 
-        return aws_reference.provision(endpoint, ref, **CREDENTIALS)
+        ids = aws_reference.provision(endpoint, ref, **CREDENTIALS)
+        creds = registered_credentials(endpoint)
+        write_private(state_dir() / "localstack_access_key_id", creds["aws_access_key_id"].encode())
+        write_private(state_dir() / "localstack_secret_access_key", creds["aws_secret_access_key"].encode())
+        return ids
     _reset_moto(endpoint)
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ["AWS_ACCESS_KEY_ID"] = AWS_KEY_ID
@@ -344,6 +351,13 @@ def _aws_secret() -> str:
         path.write_text(secrets.token_urlsafe(30))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _aws_credential_files(aws: str) -> tuple[Path, Path]:
+    """The access key id and secret files of the AWS side's credentials (moto's, or LocalStack's own key)."""
+    if aws == "localstack":
+        return state_dir() / "localstack_access_key_id", state_dir() / "localstack_secret_access_key"
+    return _aws_key_file(), state_dir() / "aws_secret_access_key"
 
 
 def _aws_key_file() -> Path:
@@ -381,11 +395,14 @@ def _configure_kafka(kafka, drifts: list[Drift]) -> None:
                 time.sleep(1)
 
 
-def _mirror_security_groups(network, endpoint: str, ids: dict) -> None:
+def _mirror_security_groups(network, endpoint: str, ids: dict, key_file: Path | None = None,
+                            secret_file: Path | None = None) -> None:
     """The packet filter admits exactly what the RDS and MSK security groups admit."""
     from asbuilt_sandbox.parts.network import rules_from_security_group
 
-    ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret())
+    key = key_file.read_text().strip() if key_file else AWS_KEY_ID
+    secret = secret_file.read_text().strip() if secret_file else _aws_secret()
+    ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=key, aws_secret_access_key=secret)
     groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
     # Members of the node security group are the EKS nodes: in the sandbox, the asb-node namespace.
     group_cidrs = {ids["node_security_group"]: [topology.NODE_SUBNET]}
@@ -433,16 +450,12 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
     key_file = state_dir() / "aws_access_key_id"
     secret_file = state_dir() / "aws_secret_access_key"
     localstack = "netns" in facts["moto"]  # the LocalStack part's facts name its namespace
-    if localstack:
-        from asbuilt_sandbox.parts.localstack import CREDENTIALS
-
-        key_file.write_text(CREDENTIALS["aws_access_key_id"])
-        secret_file = state_dir() / "localstack_secret_access_key"  # LocalStack's well-known "test"
-        secret_file.write_text(CREDENTIALS["aws_secret_access_key"])
-        secret_file.chmod(0o600)
+    if localstack:  # the access key LocalStack made (_provision_aws)
+        key_file = state_dir() / "localstack_access_key_id"
+        secret_file = state_dir() / "localstack_secret_access_key"
     else:
         key_file.write_text(AWS_KEY_ID)
-    key_file.chmod(0o600)
+        key_file.chmod(0o600)
     target: dict[str, Any] = {
         "name": "asbuilt-sandbox",
         "description": "The embedded reference deployment" + (

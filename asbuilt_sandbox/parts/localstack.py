@@ -241,6 +241,8 @@ class LocalStackPart:
         if self.proc.running() and self._healthy():
             return self.facts()
         self.stop(keep_network=True)
+        if self._healthy():  # a LocalStack that is not ours (another state folder) holds the address
+            raise PartError(PART, f"{self.endpoint_url} already answers: another LocalStack runs in namespace {self.netns}")
         python = str(venv_dir(self.version) / "bin" / "python")
         env = self._env()
         self.proc = Process(PART, f"gateway-{self.netns}", [python, "-m", "localstack.runtime.main"], env=env,
@@ -319,3 +321,17 @@ class LocalStackPart:
         return {"part": PART, "up": up, "address": self.endpoint_url if up else None,
                 "pid": self.proc.pid() if up else None, "log": str(self.proc.logfile)}
 
+
+
+def registered_credentials(endpoint_url: str, user: str = "asbuilt-sandbox-auditor") -> dict[str, str]:
+    """An IAM user and access key made in LocalStack itself. LocalStack checks a pre-signed URL
+    of a key it made against that key's own secret (an unknown key id: against "test"), so a
+    URL signed with these is accepted and a tampered, wrongly signed or expired one is refused:
+    the client side (asbuilt, the platform's installer) can use a real, long secret."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1", **CREDENTIALS)
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
