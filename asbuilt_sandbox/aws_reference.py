@@ -5,6 +5,11 @@ One definition of the conforming deployment (the same facts as examples/referenc
 changes some of those facts before provisioning. Only the sandbox and the project's tests call
 this module: it WRITES, and only to the endpoint it is given.
 
+Into LocalStack community (``asbuilt sandbox up --aws localstack``) the same definition goes where
+LocalStack can hold it: the services it answers HTTP 501 for (EKS, RDS, MSK, ELBv2, ECR) are
+skipped, keep the reference's names in the returned identifiers and are listed in
+``not_emulated`` (the EKS cluster's OIDC issuer is then ``FALLBACK_ISSUER``).
+
 What moto cannot represent is recorded in ``MOTO_GAPS`` and surfaces in the sandbox README
 and the evidence of the controls concerned; the suite never turns a gap into a pass.
 """
