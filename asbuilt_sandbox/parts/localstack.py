@@ -299,15 +299,16 @@ class LocalStackPart:
             "emulator": f"LocalStack {h.get('edition', 'community')} {h.get('version', self.version)}",
             "pid": self.proc.pid(),
             "log": str(self.proc.logfile),
-            "credentials": dict(CREDENTIALS),
         }
 
     def stop(self, keep_network: bool = False) -> None:
         """Stop LocalStack, remove its namespace (unless ``keep_network``) and its /tmp storage; idempotent."""
+        ours = self.proc.running()
         self.proc.stop(timeout=15)
         if not keep_network:
             self.network_down()
-        shutil.rmtree(S3_STORAGE, ignore_errors=True)
+        if ours:  # the hard-coded folder is shared with any other LocalStack: only after ours ran
+            shutil.rmtree(S3_STORAGE, ignore_errors=True)
         shutil.rmtree(self.home / "tmp", ignore_errors=True)
 
     def restart(self, timeout: float = 120.0) -> dict:
