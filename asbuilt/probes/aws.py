@@ -236,6 +236,7 @@ class AwsProbe:
         self._role_policies: dict[str, list[dict]] = {}
         self._once: dict[tuple, Any] = {}
         self._answered: set[str] = set()  # services that answered a call of this run
+        self.emulator: str | None = None  # "LocalStack" once an answer says so (x-localstack header)
 
     # -- plumbing -------------------------------------------------------------------------
     def _guard_session(self) -> None:
@@ -280,6 +281,7 @@ class AwsProbe:
             try:
                 out = getattr(self.client(service), op)(**kwargs)
                 self._answered.add(service)
+                self._note_emulator(out)
                 return out
             except bce.ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in missing:
@@ -310,6 +312,7 @@ class AwsProbe:
                 pages = self.client(service).get_paginator(op).paginate(**kwargs)
                 out: list = []
                 for page in pages:
+                    self._note_emulator(page)
                     out.extend(page.get(key, []) or [])
                 self._answered.add(service)
                 return out
@@ -318,6 +321,11 @@ class AwsProbe:
             raise AssertionError("unreachable")  # pragma: no cover
 
         return self.failed.call(FailureMemo.key("aws", service, op, "pages", key, kwargs), once)
+
+    def _note_emulator(self, response: Any) -> None:
+        headers = ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        if str(headers.get("x-localstack", "")).lower() == "true":
+            self.emulator = "LocalStack"
 
     def once(self, key: tuple, fn):
         """Memoise one fetch per run under ``key`` (the run-wide cache of objects)."""

@@ -410,4 +410,7 @@ class AwsApiReader:
             method = ("policy documents evaluated by asbuilt.rules.iam_eval (identity policies"
                       + (" within the permissions boundary" if boundary is not None else "")
                       + f"; resource policies and SCPs not included) because {why}")
-        return [{"resource": role.key, "method": method, "checks": decided}]
+        out = {"resource": role.key, "method": method, "checks": decided}
+        if getattr(self.aws, "emulator", None):  # which emulator answered (LocalStack says so in every answer)
+            out["answered_by"] = self.aws.emulator
+        return [out]

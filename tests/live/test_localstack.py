@@ -131,6 +131,7 @@ def test_the_reference_is_judged_as_on_moto_where_localstack_emulates_it(localst
     (iam05,) = results["IAM-05"]["evidence"]
     assert iam05["method"].startswith("policy documents evaluated"), iam05["method"]
     assert "not trusted" in iam05["method"], iam05["method"]
+    assert iam05.get("answered_by") == "LocalStack", iam05
 
 
 @pytest.mark.parametrize("name", ("bucket-unversioned", "bucket-public-access", "installer-policy-wildcard",
