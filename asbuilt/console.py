@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "ASBUILT_CACHE": "where fetched/built tools are cached (default ~/.cache/asbuilt)",
     "ASBUILT_STATE": "where the embedded sandbox keeps its state (default ~/.local/state/asbuilt/sandbox)",
     "ASBUILT_AWS_CALL_LOG": "a file every AWS request of the run is appended to (audit, benchmarks)",
+    "ASBUILT_PYTHON313": "the Python 3.13 the sandbox's LocalStack venv is made with (default: ~/.pyenv/versions/3.13*)",
     "ASBUILT_KUBE_CONTROLLERS": "1: the sandbox also runs kube-controller-manager",
     "ASBUILT_MAX_CONFIG_BYTES": "size bound of target, profile, waiver and {file:} secret files (default 1 MiB)",
     "ASBUILT_MAX_IAC_BYTES": "size bound of each IaC file read (default 20 MiB)",
