@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sbs.add_parser("up", help="start it (writes its target file; prints the path last)")
     up.add_argument("--drift", action="append", default=[], metavar="NAME",
                     help="deploy with this drift (repeatable; see `asbuilt sandbox drifts`)")
+    up.add_argument("--aws", choices=["moto", "localstack"], default="moto",
+                    help="the AWS side: moto (default) or LocalStack community edition in its own namespace")
     sbs.add_parser("down", help="stop it")
     sbs.add_parser("status", help="what runs, where, with which drifts")
     dr = sbs.add_parser("drifts", help="the drifts it can deploy")
@@ -206,8 +208,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         from asbuilt_sandbox.drifts import resolve
 
         resolve(args.drift)  # an unknown drift is an input error before waiting for the lock
+        from asbuilt.console import progress
+
         with manager.exclusive():  # another `up`/`down` or a test holding the sandbox: wait for it
-            path = manager.up(args.drift)
+            with progress("sandbox: starting"):
+                path = manager.up(args.drift, aws=args.aws)
         print(path)
     elif args.sandbox_command == "down":
         with manager.exclusive():

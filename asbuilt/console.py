@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "ASBUILT_CACHE": "where fetched/built tools are cached (default ~/.cache/asbuilt)",
     "ASBUILT_STATE": "where the embedded sandbox keeps its state (default ~/.local/state/asbuilt/sandbox)",
     "ASBUILT_AWS_CALL_LOG": "a file every AWS request of the run is appended to (audit, benchmarks)",
+    "ASBUILT_PYTHON313": "the Python 3.13 the sandbox's LocalStack venv is made with (default: ~/.pyenv/versions/3.13*)",
     "ASBUILT_KUBE_CONTROLLERS": "1: the sandbox also runs kube-controller-manager",
     "ASBUILT_MAX_CONFIG_BYTES": "size bound of target, profile, waiver and {file:} secret files (default 1 MiB)",
     "ASBUILT_MAX_IAC_BYTES": "size bound of each IaC file read (default 20 MiB)",
@@ -135,3 +136,148 @@ def paint(word: str, padded: str, stream=None) -> str:
     """padded (the status column) coloured for word, when colour is on."""
     code = _COLORS.get(word)
     return f"\033[{code}m{padded}\033[0m" if code and use_color(stream) else padded
+
+
+# --- progress on long work ------------------------------------------------------------------------
+# A transient spinner (and a bar where the total is known) on stderr, drawn with rich, while static
+# stacks are rendered and scanned, the sandbox's parts are built and started, and live scenarios
+# run. Only on a terminal: never when stderr is not a TTY (CI logs, pipes, tests), never with
+# NO_COLOR, --no-color or -q. Nothing of it is left on the screen when the work is done.
+
+class _NoProgress:
+    """What `progress()` yields when no display is drawn: every call does nothing."""
+
+    def update(self, text: str | None = None, total: int | None = None) -> None:
+        return None
+
+    def advance(self, text: str | None = None) -> None:
+        return None
+
+
+_NO_PROGRESS = _NoProgress()
+_ACTIVE: list = []  # the display being drawn (one at a time; nested `progress()` reuse it)
+
+
+def progress_enabled(stream=None) -> bool:
+    stream = stream or sys.stderr
+    if SETTINGS.verbosity < 0 or SETTINGS.color is False or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal(stream):
+    """The display's own handle on the terminal: a duplicate of stderr's descriptor, so that an
+    in-process pytest capturing fd 2 during a scenario does not swallow half of the redraws (and the
+    display then erase lines it never drew). Kept behind the run's redaction when there is one."""
+    try:
+        fd = os.dup(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return stream
+    own = os.fdopen(fd, "w", encoding=getattr(stream, "encoding", None) or "utf-8", errors="replace")
+    from asbuilt import secrets_guard
+
+    if isinstance(stream, secrets_guard._RedactingStream):
+        own = secrets_guard._RedactingStream(own, stream._name, stream._secrets, stream._findings)
+    return own
+
+
+class _Progress:
+    def __init__(self, bar, task):
+        self._bar, self._task = bar, task
+
+    def update(self, text: str | None = None, total: int | None = None) -> None:
+        fields = {}
+        if text is not None:
+            fields["description"] = text[:100]
+        if total is not None:
+            fields["total"] = total
+        self._bar.update(self._task, **fields)
+
+    def advance(self, text: str | None = None) -> None:
+        self._bar.update(self._task, advance=1, **({"description": text[:100]} if text is not None else {}))
+
+
+class progress:
+    """``with progress("static: scanning") as p: ... p.update("chart x"); p.advance()``.
+
+    Draws on the stderr in use when entered (the run's redacting stream, so a secret in a
+    description is redacted as any output is). Nested uses share the outer display."""
+
+    def __init__(self, text: str, total: int | None = None):
+        self.text, self.total = text, total
+        self._bar = None
+        self._file = None
+        self._handle: _Progress | _NoProgress = _NO_PROGRESS
+
+    def __enter__(self):
+        if _ACTIVE:
+            self._handle = _ACTIVE[-1]
+            self._handle.update(self.text, total=self.total)
+            return self._handle
+        if not progress_enabled():
+            return _NO_PROGRESS
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.text import Text
+        except ImportError:  # rich is a dependency; without it, no display (never an error)
+            return _NO_PROGRESS
+        self._file = _terminal(sys.stderr)
+        console = Console(file=self._file, stderr=True)
+        class Bar(BarColumn):  # a bar and "n/total" once the total is known (the scenarios collected)
+            def render(self, task):
+                return super().render(task) if task.total is not None else Text("")
+
+        class Count(ProgressColumn):
+            def render(self, task):
+                return Text("" if task.total is None else f"{int(task.completed)}/{int(task.total)}",
+                            style="progress.download")
+
+        columns = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), Bar(bar_width=24),
+                   Count(), TimeElapsedColumn()]
+        # stdout is redirected above the display only when it is the terminal too (a pipe's text
+        # must stay on stdout: `asbuilt static -o json | jq`)
+        redirect_out = bool(getattr(sys.stdout, "isatty", lambda: False)())
+        self._bar = Progress(*columns, console=console, transient=True, redirect_stdout=redirect_out,
+                             redirect_stderr=True)
+        self._handle = _Progress(self._bar, self._bar.add_task(self.text[:100], total=self.total))
+        self._bar.start()
+        _ACTIVE.append(self._handle)
+        return self._handle
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            _ACTIVE.remove(self._handle)
+            self._bar.stop()
+            if self._file is not sys.stderr:
+                try:
+                    self._file.close()
+                except (OSError, ValueError):
+                    pass
+            self._bar = None
+
+
+def progress_note(text: str) -> None:
+    """Change what the current display says (no-op without one): for deep steps (a chart rendered,
+    a sandbox part started) that do not own the display."""
+    if _ACTIVE:
+        _ACTIVE[-1].update(text)
+
+
+class ScenarioProgress:
+    """A pytest plugin for the in-process live run: the display counts scenarios as they run."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def pytest_collection_finish(self, session) -> None:
+        self.handle.update(f"live: {len(session.items)} scenario(s)", total=len(session.items))
+
+    def pytest_runtest_logstart(self, nodeid, location) -> None:
+        self.handle.update(f"live: {location[2][:90]}")
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        self.handle.advance()

@@ -213,8 +213,11 @@ def _read_static(req: Request, out: Outcome, deadline: float | None = None) -> N
                            + (f" (not read: {'; '.join(unread[:3])})" if unread else ""))
         return
     scan = Scan(inputs, req.profile, req.selection.control_ids, req.builtins, deadline=deadline)
+    from asbuilt.console import progress
+
     try:
-        result = scan.run()
+        with progress("static: scanning"):
+            result = scan.run()
     except DeadlineReached as exc:
         out.verdicts += [Verdict(c, "error", f"{exc}: not checked", [], "static") for c in sorted(scan.controls)]
         out.examined = True

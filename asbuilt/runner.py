@@ -147,8 +147,11 @@ def _run_live(target_path: Path, target: Target, profile: Profile, catalogue: Ca
         ]
         print(f"asbuilt: live scenarios against {target.name} (profile {profile.name})", flush=True)
         cwd = os.getcwd()
+        from asbuilt.console import ScenarioProgress, progress
+
         try:
-            code = pytest.main(args)
+            with progress("live: collecting scenarios") as shown:
+                code = pytest.main(args, plugins=[ScenarioProgress(shown)])
         finally:
             os.chdir(cwd)
         if int(code) in (3, 4) or not out.exists():  # internal error / usage error inside pytest

@@ -61,6 +61,9 @@ GO_TIMEOUT = 3600
 
 def _say(msg: str) -> None:
     print(f"asbuilt: {msg}", file=sys.stderr, flush=True)
+    from asbuilt.console import progress_note
+
+    progress_note(msg)  # the terminal's progress display says what it waits on (a helm fetch/build)
 
 
 def _version_of(binary: Path) -> tuple[int, int, int]:

@@ -5,6 +5,11 @@ One definition of the conforming deployment (the same facts as examples/referenc
 changes some of those facts before provisioning. Only the sandbox and the project's tests call
 this module: it WRITES, and only to the endpoint it is given.
 
+Into LocalStack community (``asbuilt sandbox up --aws localstack``) the same definition goes where
+LocalStack can hold it: the services it answers HTTP 501 for (EKS, RDS, MSK, ELBv2, ECR) are
+skipped, keep the reference's names in the returned identifiers and are listed in
+``not_emulated`` (the EKS cluster's OIDC issuer is then ``FALLBACK_ISSUER``).
+
 What moto cannot represent is recorded in ``MOTO_GAPS`` and surfaces in the sandbox README
 and the evidence of the controls concerned; the suite never turns a gap into a pass.
 """
@@ -16,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.exceptions as bce
+
+from asbuilt.probes.aws import not_emulated_service
 
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
@@ -100,11 +108,37 @@ def seed_installer_policy(bucket: str, key_arn: str) -> list[dict]:
     ]
 
 
-def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]:
-    """Create the whole estate; returns the identifiers a target file needs."""
+# The OIDC issuer the trust policy names when the endpoint has no EKS to issue one (LocalStack
+# community): the installer role and its trust are still provisioned and checked.
+FALLBACK_ISSUER = f"https://oidc.eks.{REGION}.amazonaws.com/id/ASBUILTSANDBOXNOEKS000000000000"
+
+
+def _offered(service: str, skipped: dict[str, str], fn, default=None):
+    """``fn()``, or ``default`` when the endpoint answers that it does not emulate ``service``
+    (LocalStack's 501): that part of the estate is left out and recorded in ``skipped``."""
+    try:
+        return fn()
+    except bce.ClientError as exc:
+        svc = not_emulated_service(exc, service)
+        if not svc:
+            raise
+        skipped[service] = f"the endpoint does not emulate {svc} (HTTP 501 from LocalStack)"
+        return default
+
+
+def provision(endpoint_url: str, ref: Reference | None = None, **client_kw) -> dict[str, Any]:
+    """Create the whole estate; returns the identifiers a target file needs.
+
+    Against an endpoint that does not emulate a service (LocalStack community edition: EKS, RDS,
+    MSK, ELBv2, ECR answer HTTP 501) that part is skipped, its identifiers are None and the
+    service is listed in ``not_emulated``; every other part is provisioned as on moto."""
     ref = ref or Reference()
     tags = _tags(ref)
-    ec2 = client("ec2", endpoint_url)
+    skipped: dict[str, str] = {}
+
+    def aws(service: str):
+        return client(service, endpoint_url, **client_kw)
+    ec2 = aws("ec2")
 
     def make_vpc(cidr_prefix: str) -> tuple[str, dict[str, str]]:
         vpc = ec2.create_vpc(CidrBlock=f"{cidr_prefix}.0.0/16",
@@ -155,7 +189,7 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
     ])
 
     # -- IAM: cluster role, node role, OIDC provider, installer role (IRSA) + policy -------------
-    iam = client("iam", endpoint_url)
+    iam = aws("iam")
 
     def role(name: str, trust: dict) -> str:
         return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
@@ -169,12 +203,12 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
     node_role_name = f"{NAME}-eks-node"
     node_role = role(node_role_name, service_trust("ec2.amazonaws.com"))
 
-    eks = client("eks", endpoint_url)
-    cluster = eks.create_cluster(
+    eks = aws("eks")
+    cluster = _offered("eks", skipped, lambda: eks.create_cluster(
         name=NAME, version=ref.eks_version, roleArn=cluster_role,
         resourcesVpcConfig={"subnetIds": list(subnets.values()), "securityGroupIds": [node_sg]}, tags=ref.tags,
-    )["cluster"]
-    issuer = cluster["identity"]["oidc"]["issuer"]
+    )["cluster"])
+    issuer = cluster["identity"]["oidc"]["issuer"] if cluster else FALLBACK_ISSUER
     issuer_host = issuer.removeprefix("https://")
     oidc_arn = iam.create_open_id_connect_provider(
         Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
@@ -183,9 +217,9 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
         clusterName=NAME, nodegroupName=f"{NAME}-nodes", nodeRole=node_role,
         subnets=[subnets[az] for az in ref.nodegroup_zones], instanceTypes=ref.nodegroup_instance_types,
         scalingConfig=ref.nodegroup_scaling, version=ref.eks_version, tags=ref.tags,
-    )["nodegroup"]
+    )["nodegroup"] if cluster else None
 
-    kms = client("kms", endpoint_url)
+    kms = aws("kms")
     key_arn = kms.create_key(Description="conncentric bundle bucket", Tags=[
         {"TagKey": k, "TagValue": v} for k, v in ref.tags.items()])["KeyMetadata"]["Arn"]
 
@@ -215,44 +249,56 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
         iam.attach_role_policy(RoleName=node_role_name, PolicyArn=policy_arn)
 
     # -- RDS ------------------------------------------------------------------------------
-    rds = client("rds", endpoint_url)
-    rds.create_db_subnet_group(DBSubnetGroupName=f"{NAME}-db", DBSubnetGroupDescription="platform database",
-                               SubnetIds=list(db_subnets.values()))
-    db = rds.create_db_instance(
-        DBInstanceIdentifier=f"{NAME}-db", Engine=ref.rds_engine, EngineVersion=ref.rds_version,
-        DBInstanceClass=ref.rds_class, MultiAZ=ref.rds_multi_az, BackupRetentionPeriod=ref.rds_backup_days,
-        AllocatedStorage=100, MasterUsername="conncentric", ManageMasterUserPassword=True,
-        DBSubnetGroupName=f"{NAME}-db", VpcSecurityGroupIds=[rds_sg], DBName="conncentric", Port=5432,
-        StorageEncrypted=True, Tags=tags,
-    )["DBInstance"]
+    def make_rds() -> dict:
+        rds = aws("rds")
+        rds.create_db_subnet_group(DBSubnetGroupName=f"{NAME}-db", DBSubnetGroupDescription="platform database",
+                                   SubnetIds=list(db_subnets.values()))
+        db = rds.create_db_instance(
+            DBInstanceIdentifier=f"{NAME}-db", Engine=ref.rds_engine, EngineVersion=ref.rds_version,
+            DBInstanceClass=ref.rds_class, MultiAZ=ref.rds_multi_az, BackupRetentionPeriod=ref.rds_backup_days,
+            AllocatedStorage=100, MasterUsername="conncentric", ManageMasterUserPassword=True,
+            DBSubnetGroupName=f"{NAME}-db", VpcSecurityGroupIds=[rds_sg], DBName="conncentric", Port=5432,
+            StorageEncrypted=True, Tags=tags,
+        )["DBInstance"]
+        return db
+
+    db = _offered("rds", skipped, make_rds)
 
     # -- MSK (CreateCluster v1: v2 drops EncryptionInfo in moto) ----------------------------
-    kafka = client("kafka", endpoint_url)
-    msk = kafka.create_cluster(
-        ClusterName=f"{NAME}-msk", KafkaVersion=ref.msk_version, NumberOfBrokerNodes=ref.msk_brokers,
-        BrokerNodeGroupInfo={"InstanceType": ref.msk_broker_type, "ClientSubnets": [subnets[az] for az in ref.msk_zones],
-                             "SecurityGroups": [msk_sg]},
-        EncryptionInfo={"EncryptionInTransit": {"ClientBroker": ref.msk_client_broker, "InCluster": True}},
-        Tags=ref.tags,
-    )
+    def make_msk() -> dict:
+        kafka = aws("kafka")
+        msk = kafka.create_cluster(
+            ClusterName=f"{NAME}-msk", KafkaVersion=ref.msk_version, NumberOfBrokerNodes=ref.msk_brokers,
+            BrokerNodeGroupInfo={"InstanceType": ref.msk_broker_type, "ClientSubnets": [subnets[az] for az in ref.msk_zones],
+                                 "SecurityGroups": [msk_sg]},
+            EncryptionInfo={"EncryptionInTransit": {"ClientBroker": ref.msk_client_broker, "InCluster": True}},
+            Tags=ref.tags,
+        )
+        return msk
+
+    msk = _offered("kafka", skipped, make_msk)
 
     # -- ALB + listeners (what the AWS Load Balancer Controller provisions from the Ingress) --
-    elb = client("elbv2", endpoint_url)
-    alb_subnets = [subnets[az] for az in ref.alb_zones] if ref.alb_scheme == "internal" else [public[az] for az in ref.alb_zones]
-    lb = elb.create_load_balancer(Name=f"{NAME}-alb", Subnets=alb_subnets, Scheme=ref.alb_scheme,
-                                  Type="application", SecurityGroups=[alb_sg], Tags=tags)["LoadBalancers"][0]
-    tg = elb.create_target_group(Name=f"{NAME}-portal", Protocol="HTTP", Port=8080, VpcId=vpc,
-                                 TargetType="ip")["TargetGroups"][0]
-    cert = client("acm", endpoint_url).request_certificate(DomainName="conncentric.sandbox.internal")["CertificateArn"]
-    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=443,
-                        Certificates=[{"CertificateArn": cert}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
-                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
-    http_action = ({"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
-                   if ref.alb_http_redirects else {"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]})
-    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[http_action])
+    def make_alb() -> dict:
+        elb = aws("elbv2")
+        alb_subnets = [subnets[az] for az in ref.alb_zones] if ref.alb_scheme == "internal" else [public[az] for az in ref.alb_zones]
+        lb = elb.create_load_balancer(Name=f"{NAME}-alb", Subnets=alb_subnets, Scheme=ref.alb_scheme,
+                                      Type="application", SecurityGroups=[alb_sg], Tags=tags)["LoadBalancers"][0]
+        tg = elb.create_target_group(Name=f"{NAME}-portal", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                     TargetType="ip")["TargetGroups"][0]
+        cert = aws("acm").request_certificate(DomainName="conncentric.sandbox.internal")["CertificateArn"]
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=443,
+                            Certificates=[{"CertificateArn": cert}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+        http_action = ({"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+                       if ref.alb_http_redirects else {"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]})
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[http_action])
+        return lb
+
+    lb = _offered("elbv2", skipped, make_alb)
 
     # -- S3 bundle bucket + KMS ----------------------------------------------------------------
-    s3 = client("s3", endpoint_url)
+    s3 = aws("s3")
     s3.create_bucket(Bucket=ref.bucket)
     if ref.bucket_versioning:
         s3.put_bucket_versioning(Bucket=ref.bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -264,27 +310,42 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
     if ref.bucket_public_access_block:
         s3.put_public_access_block(Bucket=ref.bucket, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    else:
+        # New buckets have all four blocks on by default (AWS since April 2023, and LocalStack;
+        # moto makes none): the drift removes them, as an operator who opened the bucket would.
+        try:
+            s3.delete_public_access_block(Bucket=ref.bucket)
+        except bce.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchPublicAccessBlockConfiguration":
+                raise
     s3.put_bucket_tagging(Bucket=ref.bucket, Tagging={"TagSet": tags})
 
     # -- ECR, logs -------------------------------------------------------------------------------
-    ecr = client("ecr", endpoint_url)
-    for repo in ref.ecr_repositories:
-        ecr.create_repository(repositoryName=repo, imageScanningConfiguration={"scanOnPush": True},
-                              imageTagMutability="IMMUTABLE", tags=tags)
-    logs = client("logs", endpoint_url)
+    ecr = aws("ecr")
+
+    def make_ecr() -> list[str]:
+        for repo in ref.ecr_repositories:
+            ecr.create_repository(repositoryName=repo, imageScanningConfiguration={"scanOnPush": True},
+                                  imageTagMutability="IMMUTABLE", tags=tags)
+        return list(ref.ecr_repositories)
+
+    repos = _offered("ecr", skipped, make_ecr)
+    logs = aws("logs")
     log_group = f"/{NAME}/installer"
     logs.create_log_group(logGroupName=log_group, tags=ref.tags)
 
     return {
-        "account": ACCOUNT,
+        "account": aws("sts").get_caller_identity()["Account"],  # moto's 123456789012, LocalStack's 000000000000
         "region": REGION,
         "vpc_id": vpc,
         "subnets": subnets,
         "node_security_group": node_sg,
         "rds_security_group": rds_sg,
         "msk_security_group": msk_sg,
-        "eks_cluster": cluster["name"],
-        "eks_nodegroup": nodegroup["nodegroupName"],
+        # a service the endpoint does not emulate keeps the reference's names (listed in
+        # not_emulated): a target names what should be there, and the endpoint's 501 answers for it
+        "eks_cluster": cluster["name"] if cluster else NAME,
+        "eks_nodegroup": nodegroup["nodegroupName"] if nodegroup else f"{NAME}-nodes",
         "oidc_issuer": issuer,
         "oidc_provider_arn": oidc_arn,
         "node_role": node_role_name,
@@ -293,11 +354,12 @@ def provision(endpoint_url: str, ref: Reference | None = None) -> dict[str, Any]
         "installer_policy_arn": policy_arn,
         "kms_key_arn": key_arn,
         "bundle_bucket": ref.bucket,
-        "rds_instance": db["DBInstanceIdentifier"],
-        "msk_cluster_arn": msk["ClusterArn"],
+        "rds_instance": db["DBInstanceIdentifier"] if db else f"{NAME}-db",
+        "msk_cluster_arn": msk["ClusterArn"] if msk else f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/{NAME}-msk/not-provisioned",
         "msk_cluster": f"{NAME}-msk",
-        "alb_arn": lb["LoadBalancerArn"],
-        "alb": lb["LoadBalancerName"],
-        "ecr_repositories": list(ref.ecr_repositories),
+        "alb_arn": lb["LoadBalancerArn"] if lb else None,
+        "alb": lb["LoadBalancerName"] if lb else f"{NAME}-alb",
+        "ecr_repositories": repos or list(ref.ecr_repositories),
+        "not_emulated": dict(sorted(skipped.items())),
         "installer_log_group": log_group,
     }

@@ -9,12 +9,12 @@ real cluster): ``SECRET_ENV`` names, per Secret, the env var keys the sandbox mu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from asbuilt.model.kafka import AclEntry
+from asbuilt.paths import suite_root
 from asbuilt.rules.conduktor_acls import documented_acls
 
-ROOT = Path(__file__).resolve().parent.parent / "examples" / "reference" / "conduktor"
+# found through the package (the checkout's top level, or asbuilt/_suite/ in an installed wheel)
+ROOT = suite_root() / "examples" / "reference" / "conduktor"
 
 RELEASE = "conduktor"
 NAMESPACE = "conduktor"

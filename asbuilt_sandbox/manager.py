@@ -24,6 +24,12 @@ SASL_SSL listener with their documented ACLs (every other SCRAM user goes). The 
 names the SASL_SSL bootstrap, the principals (passwords as file references), the Console
 database's password/CA/RDS instance (``conduktor:``) and the ECS side (``ecs:``).
 
+``up --aws localstack`` puts the AWS side on LocalStack (community edition, host mode, in a
+network namespace of its own with no route out: ``asbuilt_sandbox.parts.localstack``) instead of
+moto: the reference estate is provisioned into it where LocalStack can hold it (the services it
+answers HTTP 501 for are left out and listed in the state file), the ComposeX side (ECS) is not
+provisioned, and the target file points ``aws.endpoint_url`` at it with LocalStack's credentials.
+
 A part that fails to start stops ``up`` with one line naming the part and its log file; what
 had started is stopped again.
 """
@@ -43,6 +49,7 @@ from typing import Any, Callable
 
 import yaml
 
+from asbuilt.console import progress_note
 from asbuilt.errors import RunError
 from asbuilt_sandbox import aws_reference, topology
 from asbuilt_sandbox.drifts import Drift, resolve
@@ -54,6 +61,7 @@ AWS_KEY_ID = "AKIASANDBOXAUDITOR01"
 
 def _say(msg: str) -> None:
     print(f"sandbox: {msg}", file=sys.stderr, flush=True)
+    progress_note(f"sandbox: {msg}")  # the terminal's progress display (asbuilt sandbox up), if drawn
 
 
 def _parts():
@@ -64,8 +72,20 @@ def _parts():
     from asbuilt_sandbox.parts.postgres import PostgresPart
     from asbuilt_sandbox.platform import PlatformPart
 
+    from asbuilt_sandbox.parts.localstack import LocalStackPart
+
     return {"network": NetworkPart(), "moto": MotoPart(), "postgres": PostgresPart(), "kafka": KafkaPart(),
-            "kube": KubePart(), "platform": PlatformPart()}
+            "kube": KubePart(), "platform": PlatformPart(),
+            "localstack": LocalStackPart(netns=LOCALSTACK_NETNS, host_if=LOCALSTACK_HOST_IF,
+                                         subnet=LOCALSTACK_SUBNET)}
+
+
+# The sandbox's LocalStack (``up --aws localstack``): its own namespace and /30, outside the
+# sandbox's 198.18.0.0/16 so the host's route to asb-vpc is not shadowed.
+LOCALSTACK_NETNS = "asb-aws"
+LOCALSTACK_HOST_IF = "asb-aws0"
+LOCALSTACK_SUBNET = "198.19.0.0/30"
+AWS_EMULATORS = ("moto", "localstack")
 
 
 LOCK_FILE = Path("/run/lock/asbuilt-sandbox.lock") if Path("/run/lock").is_dir() else Path("/tmp/asbuilt-sandbox.lock")
@@ -105,8 +125,10 @@ def _state_file() -> Path:
     return state_dir() / "sandbox.json"
 
 
-def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
+def up(drift_names: list[str] | None = None, with_kube: bool = True, aws: str = "moto") -> Path:
     drifts = resolve(drift_names or [])
+    if aws not in AWS_EMULATORS:
+        raise RunError(f"--aws {aws}: not one of {', '.join(AWS_EMULATORS)}")
     if os.geteuid() != 0:
         raise RunError("the sandbox needs root (network namespaces, PostgreSQL as the postgres user)")
     parts = _parts()
@@ -129,10 +151,20 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
 
     try:
         facts["network"] = step("network", parts["network"].start)
-        facts["moto"] = step("moto", parts["moto"].start)
-        endpoint = facts["moto"]["endpoint_url"]
-        facts["aws"] = _provision_aws(endpoint, drifts)
-        if _has("composex_reference"):
+        if aws == "localstack":
+            parts["moto"].stop()  # one AWS side at a time
+            # restarted: an empty account (LocalStack community has no reset API), the AWS endpoint under "moto"
+            facts["moto"] = step("localstack", parts["localstack"].restart)
+            facts["moto"]["emulator"] = facts["moto"].get("emulator", "LocalStack")
+            endpoint = facts["moto"]["endpoint_url"]
+            facts["aws"] = _provision_aws(endpoint, drifts, localstack=True)
+        else:
+            parts["localstack"].stop()
+            facts["moto"] = step("moto", parts["moto"].start)
+            facts["moto"]["emulator"] = f"moto {facts['moto'].get('version', '')}".strip()
+            endpoint = facts["moto"]["endpoint_url"]
+            facts["aws"] = _provision_aws(endpoint, drifts)
+        if _has("composex_reference") and aws != "localstack":  # ECS answers 501 on LocalStack community
             facts["composex"] = _provision_composex(endpoint, drifts)
         facts["postgres"] = step("postgres", lambda: _start_postgres(parts["postgres"]))
         facts["postgres"]["conduktor"] = _conduktor_database(parts["postgres"], drifts)
@@ -143,13 +175,13 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True) -> Path:
         facts["kafka"]["principals"] = _configure_principals(parts["kafka"], drifts, _PENDING.pop("composex", None))
         _say(f"kafka: topics and ACLs reset ({t_p - t_k:.1f}s), {len(facts['kafka']['principals'])} principals "
              f"with their SCRAM users and ACLs ({time.monotonic() - t_p:.1f}s)")
-        _mirror_security_groups(parts["network"], endpoint, facts["aws"])
+        _mirror_security_groups(parts["network"], endpoint, facts["aws"], *_aws_credential_files(aws))
         if with_kube:
             facts["kube"] = step("kube", parts["kube"].start)
             # The platform on top: the reference release installed with helm, its installer Job
             # run, the Deployments' statuses kept by the sandbox agent (asbuilt_sandbox.platform).
             facts["platform"] = step("platform", lambda: parts["platform"].start(
-                parts["kube"], facts, drifts, _aws_key_file(), state_dir() / "aws_secret_access_key"))
+                parts["kube"], facts, drifts, *_aws_credential_files(aws)))
             # The Conduktor reference next to it, in namespace conduktor (asbuilt_sandbox.conduktor_platform)
             if _has("conduktor_reference"):
                 from asbuilt_sandbox import conduktor_platform
@@ -280,11 +312,23 @@ def _reset_moto(endpoint: str) -> None:
     opener.open(req, timeout=10).read()
 
 
-def _provision_aws(endpoint: str, drifts: list[Drift]) -> dict:
+def _provision_aws(endpoint: str, drifts: list[Drift], localstack: bool = False) -> dict:
     changes: dict[str, Any] = {}
     for d in drifts:
         changes.update(d.aws)
     ref = dataclasses.replace(aws_reference.Reference(), **changes)
+    if localstack:
+        # LocalStack was just restarted (empty): the estate where it can hold it, then an access
+        # key LocalStack itself made, so pre-signed URLs are checked against its secret (kept in
+        # the sandbox's 0600 files, never in the facts)
+        from asbuilt_sandbox.parts.base import write_private
+        from asbuilt_sandbox.parts.localstack import CREDENTIALS, registered_credentials
+
+        ids = aws_reference.provision(endpoint, ref, **CREDENTIALS)
+        creds = registered_credentials(endpoint)
+        write_private(state_dir() / "localstack_access_key_id", creds["aws_access_key_id"].encode())
+        write_private(state_dir() / "localstack_secret_access_key", creds["aws_secret_access_key"].encode())
+        return ids
     _reset_moto(endpoint)
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ["AWS_ACCESS_KEY_ID"] = AWS_KEY_ID
@@ -309,6 +353,13 @@ def _aws_secret() -> str:
         path.write_text(secrets.token_urlsafe(30))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _aws_credential_files(aws: str) -> tuple[Path, Path]:
+    """The access key id and secret files of the AWS side's credentials (moto's, or LocalStack's own key)."""
+    if aws == "localstack":
+        return state_dir() / "localstack_access_key_id", state_dir() / "localstack_secret_access_key"
+    return _aws_key_file(), state_dir() / "aws_secret_access_key"
 
 
 def _aws_key_file() -> Path:
@@ -346,11 +397,14 @@ def _configure_kafka(kafka, drifts: list[Drift]) -> None:
                 time.sleep(1)
 
 
-def _mirror_security_groups(network, endpoint: str, ids: dict) -> None:
+def _mirror_security_groups(network, endpoint: str, ids: dict, key_file: Path | None = None,
+                            secret_file: Path | None = None) -> None:
     """The packet filter admits exactly what the RDS and MSK security groups admit."""
     from asbuilt_sandbox.parts.network import rules_from_security_group
 
-    ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=AWS_KEY_ID, aws_secret_access_key=_aws_secret())
+    key = key_file.read_text().strip() if key_file else AWS_KEY_ID
+    secret = secret_file.read_text().strip() if secret_file else _aws_secret()
+    ec2 = aws_reference.client("ec2", endpoint, aws_access_key_id=key, aws_secret_access_key=secret)
     groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
     # Members of the node security group are the EKS nodes: in the sandbox, the asb-node namespace.
     group_cidrs = {ids["node_security_group"]: [topology.NODE_SUBNET]}
@@ -396,21 +450,27 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
     pg = facts["postgres"]
     kafka = facts["kafka"]
     key_file = state_dir() / "aws_access_key_id"
-    key_file.write_text(AWS_KEY_ID)
-    key_file.chmod(0o600)
+    secret_file = state_dir() / "aws_secret_access_key"
+    localstack = "netns" in facts["moto"]  # the LocalStack part's facts name its namespace
+    if localstack:  # the access key LocalStack made (_provision_aws)
+        key_file = state_dir() / "localstack_access_key_id"
+        secret_file = state_dir() / "localstack_secret_access_key"
+    else:
+        key_file.write_text(AWS_KEY_ID)
+        key_file.chmod(0o600)
     target: dict[str, Any] = {
         "name": "asbuilt-sandbox",
         "description": "The embedded reference deployment" + (
             f" with drifts: {', '.join(d.name for d in drifts)}" if drifts else " (conforming)"),
         "profile": "conncentric-aws",
         "allow_mutating": True,
-        "allowed_networks": ["127.0.0.0/8", topology.NET_CIDR],
+        "allowed_networks": ["127.0.0.0/8", topology.NET_CIDR, *facts["moto"].get("allowed_networks", [])],
         "aws": {
             "region": aws_reference.REGION,
             "endpoint_url": facts["moto"]["endpoint_url"],
             "credentials": {
                 "access_key_id": {"file": str(key_file)},
-                "secret_access_key": {"file": str(state_dir() / "aws_secret_access_key")},
+                "secret_access_key": {"file": str(secret_file)},
             },
             "timeouts": {"connect": 5, "read": 20, "max_attempts": 3},
             "resources": {
@@ -491,7 +551,7 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
 def down() -> None:
     parts = _parts()
     errors = []
-    for name in ("platform", "kube", "kafka", "postgres", "moto", "network"):
+    for name in ("platform", "kube", "kafka", "postgres", "moto", "localstack", "network"):
         try:
             parts[name].stop()
         except Exception as exc:

@@ -95,11 +95,11 @@ def test_quiet_verbose_and_no_colour_off_a_terminal(tmp_path):
     assert "\033[" not in normal.stdout + verbose.stdout + quiet.stdout  # not a terminal: no colour
 
 
-def _on_a_terminal(*args, env):
-    """The CLI with stdout on a pseudo-terminal (as a user's shell)."""
+def _on_a_terminal(*args, env, stderr_too: bool = False):
+    """The CLI with stdout (and stderr, with stderr_too) on a pseudo-terminal (as a user's shell)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "asbuilt", *map(str, args)], stdout=follower,
-                            stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **env})
+                            stderr=follower if stderr_too else subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **env})
     os.close(follower)
     chunks = []
     while True:
@@ -122,3 +122,66 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path):
     code, out = _on_a_terminal("static", TF, "--control", "VER-01", "--report-dir", tmp_path / "b",
                                env={"NO_COLOR": "1"})
     assert code == 0 and "\033[" not in out
+
+
+HIDE_CURSOR = "\033[?25l"  # what rich's live display writes first
+
+
+def test_progress_on_a_terminal_only(tmp_path):
+    """The static scan shows a transient progress display on a terminal's stderr; never with
+    NO_COLOR, -q, or stderr that is not a terminal (CI logs, pipes)."""
+    code, out = _on_a_terminal("static", TF, "--control", "VER-01", "--report-dir", tmp_path / "a",
+                               env={"NO_COLOR": "", "TERM": "xterm"}, stderr_too=True)
+    assert code == 0 and HIDE_CURSOR in out and "static: terraform examples/reference/terraform" in out, out[-800:]
+    # transient: the cursor is given back and the display erased before the summary is printed
+    assert "\033[?25h" in out and out.rindex("static: ") < out.rindex("\033[2K") < out.index("control      sev")
+    for extra, env in ((["-q"], {"NO_COLOR": ""}), ([], {"NO_COLOR": "1"}), (["--no-color"], {"NO_COLOR": ""})):
+        code, out = _on_a_terminal("static", TF, "--control", "VER-01", "--report-dir", tmp_path / "b", *extra,
+                                   env={**env, "TERM": "xterm"}, stderr_too=True)
+        assert code == 0 and HIDE_CURSOR not in out and "static: " not in out, (extra, env, out[-500:])
+    piped = asbuilt("static", TF, "--control", "VER-01", "--report-dir", tmp_path / "c", env={"NO_COLOR": ""})
+    assert piped.code == 0 and "\033[" not in piped.stderr + piped.stdout and "static: " not in piped.stderr
+
+
+def test_progress_counts_live_scenarios_on_a_terminal(tmp_path, moto_endpoint):
+    target = tmp_path / "t.yaml"
+    target.write_text(f"name: progress\nprofile: conncentric-aws\nallowed_networks: [127.0.0.0/8]\n"
+                      f"aws:\n  region: us-east-1\n  endpoint_url: {moto_endpoint}\n")
+    code, out = _on_a_terminal("run", "--target", target, "--live-only", "--report-dir", tmp_path / "r",
+                               env={"NO_COLOR": "", "TERM": "xterm"}, stderr_too=True)
+    # an empty moto: controls over absent resources are `error` (exit 2); the scenarios ran all the same
+    assert code in (0, 1, 2) and (tmp_path / "r" / "results.json").is_file() and HIDE_CURSOR in out, out[-800:]
+    counts = re.findall(r"(\d+)/(\d+)", out)
+    totals = {int(t) for _, t in counts}
+    assert len(totals) == 1 and min(totals) >= 5, counts[:5]  # a bar over the collected scenarios
+    assert 0 < max(int(n) for n, _ in counts) <= totals.pop()  # ... that advances as they run
+    assert re.search(r"live: \w", out)
+    assert "asbuilt: live scenarios against progress" in out  # printed above the display, not lost
+
+
+def test_sandbox_steps_show_in_the_progress_and_stay_above_it():
+    """`asbuilt sandbox up` (not started here): each step the manager says is printed above the
+    display and becomes its description."""
+    code = ("import time\nfrom asbuilt.console import progress\nfrom asbuilt_sandbox import manager\n"
+            "with progress('sandbox: starting'):\n"
+            "    manager._say('kube: starting'); time.sleep(0.3)\n"
+            "print('done')\n")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, cwd=ROOT,
+                            env={**os.environ, "NO_COLOR": "", "TERM": "xterm"})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    out = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0 and HIDE_CURSOR in out, out
+    assert "\x1b[2Ksandbox: kube: starting\r\n" in out  # the log line, whole, above the display
+    assert re.search(r"\S sandbox: kube: starting +\x1b\[33m", out)  # ... and the display's description

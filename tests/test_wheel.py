@@ -102,3 +102,56 @@ def test_installed_wheel_runs_outside_the_checkout(installed, tmp_path, moto_end
     assert doc["run"]["aws_api_calls"] > 0
     assert by["SUITE-02"]["status"] == "pass", by["SUITE-02"]
     assert (work / "live" / "cucumber.json").is_file()
+
+
+# What `asbuilt sandbox up` reads from the package, by the names its modules give them: the Go
+# module files of the kube-apiserver/etcd build, the Maven POM of Kafka's jars, the platform's SQL
+# schema, the reference chart/values/bundle it installs, the Conduktor reference, the helm build.
+_SANDBOX_PATHS = """
+import json, sys
+from asbuilt import tools
+from asbuilt.suite import ROOT
+from asbuilt_sandbox import conduktor_reference as cdk, manager, platform
+from asbuilt_sandbox.parts import kafka, kube, postgres
+paths = {
+    "kube_build/kube/go.mod": kube.BUILD_SRC / "kube" / "go.mod",
+    "kube_build/kube/go.sum": kube.BUILD_SRC / "kube" / "go.sum",
+    "kube_build/etcd/go.mod": kube.BUILD_SRC / "etcd" / "go.mod",
+    "kube_build/etcd/go.sum": kube.BUILD_SRC / "etcd" / "go.sum",
+    "kafka pom": kafka.POM,
+    "platform sql": postgres.SCHEMA_FILE,
+    "helm build": tools.HELM_SOURCE / "go.mod",
+    "reference chart": platform.CHART / "Chart.yaml",
+    "production values": platform.PRODUCTION_VALUES,
+    "bundle source": platform.BUNDLE_SOURCE,
+    "conduktor chart": cdk.CHART,
+    **{f"conduktor values {v.name}": v for v in cdk.VALUES},
+    **{f"static {k}": __import__("pathlib").Path(p) for k, ps in manager.static_section().items()
+       if isinstance(ps, list) for p in ps if isinstance(p, str)},
+}
+print(json.dumps({k: [str(p), p.exists()] for k, p in paths.items()}))
+"""
+
+
+def test_sandbox_files_resolve_from_the_installed_wheel(installed, tmp_path):
+    """`asbuilt sandbox up` from the wheel finds what it builds and deploys inside the installed
+    package (not the checkout); checked without starting anything (the sandbox is not brought up)."""
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    res = _run(installed, "sandbox", "--help", cwd=work)
+    assert res.returncode == 0 and all(a in res.stdout for a in ("up", "down", "status", "drifts")), res.stderr
+    res = _run(installed, "sandbox", "up", "--help", cwd=work)
+    assert res.returncode == 0 and "--drift" in res.stdout, res.stderr
+    res = _run(installed, "sandbox", "drifts", "--format", "json", cwd=work)
+    assert res.returncode == 0 and len(json.loads(res.stdout)) > 10, res.stderr
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    out = subprocess.run([installed / "python", "-c", _SANDBOX_PATHS], capture_output=True, text=True, cwd=work,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout)
+    assert len(found) >= 14, sorted(found)
+    missing = {k: p for k, (p, exists) in found.items() if not exists}
+    assert not missing, missing
+    outside = {k: p for k, (p, _) in found.items() if "site-packages" not in p or p.startswith(str(ROOT) + "/")}
+    assert not outside, f"resolved outside the installed package: {outside}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import urllib.parse
 from collections import Counter
@@ -81,6 +82,23 @@ def _status(exc: bce.ClientError) -> int | None:
     return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
+_NOT_EMULATED_SERVICE = re.compile(r"The API for service '?([A-Za-z0-9_.-]+?)'? is either not included")
+
+
+def not_emulated_service(exc: Exception, service: str = "") -> str | None:
+    """The service LocalStack says it does not emulate, read from its answer: HTTP 501 with the
+    ``x-localstack`` header (community edition, or a Pro licence without the service). None for
+    any other answer, so an edition that does emulate the service is checked normally."""
+    if not isinstance(exc, bce.ClientError):
+        return None
+    meta = exc.response.get("ResponseMetadata", {})
+    headers = {str(k).lower(): str(v) for k, v in (meta.get("HTTPHeaders") or {}).items()}
+    if meta.get("HTTPStatusCode") != 501 or headers.get("x-localstack", "").lower() != "true":
+        return None
+    found = _NOT_EMULATED_SERVICE.search(str(exc.response.get("Error", {}).get("Message", "")))
+    return (found.group(1) if found else "") or service or "this service"
+
+
 def is_unsupported(exc: Exception) -> bool:
     """The endpoint does not offer this operation (moto's HTML 404/500, LocalStack's licence answer)."""
     if isinstance(exc, ResponseParserError):
@@ -94,7 +112,7 @@ def is_unsupported(exc: Exception) -> bool:
     return False
 
 
-def explain(exc: Exception, what: str) -> str:
+def explain(exc: Exception, what: str, operation_only: bool = False) -> str:
     """One line for a botocore failure (never a traceback, never a secret)."""
     if isinstance(exc, bce.EndpointConnectionError):
         return f"{what}: cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', '?')})"
@@ -108,6 +126,12 @@ def explain(exc: Exception, what: str) -> str:
         err = exc.response.get("Error", {})
         code, msg = str(err.get("Code", "")), str(err.get("Message", ""))
         status = _status(exc)
+        svc = not_emulated_service(exc, what.split(".", 1)[0])
+        if svc and operation_only:
+            op = exc.operation_name if isinstance(exc, bce.ClientError) else what
+            return f"{what}: LocalStack community edition does not emulate {svc}:{op} (HTTP 501 from LocalStack)"
+        if svc:
+            return f"{what}: LocalStack community edition does not emulate {svc} (HTTP 501 from LocalStack)"
         if code in _EXPIRED:
             return f"{what}: AWS credentials are expired or invalid ({code})"
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"):
@@ -125,6 +149,14 @@ def explain(exc: Exception, what: str) -> str:
 
 class UnsupportedOperation(ProbeError):
     """The endpoint does not offer this operation: a caller may fall back to another source."""
+
+
+class ServerFault(ProbeError):
+    """The endpoint answered a 5xx of its own (not throttling): its answer to this call is no evidence."""
+
+
+class NotEmulated(UnsupportedOperation):
+    """LocalStack answered 501 for the service (``not_emulated_service``)."""
 
 
 def _doc(value: Any) -> dict:
@@ -203,6 +235,8 @@ class AwsProbe:
         self._roles: dict[str, dict] = {}
         self._role_policies: dict[str, list[dict]] = {}
         self._once: dict[tuple, Any] = {}
+        self._answered: set[str] = set()  # services that answered a call of this run
+        self.emulator: str | None = None  # "LocalStack" once an answer says so (x-localstack header)
 
     # -- plumbing -------------------------------------------------------------------------
     def _guard_session(self) -> None:
@@ -245,9 +279,13 @@ class AwsProbe:
         """One API call. Error codes listed in ``missing`` mean "not configured" (a fact): None."""
         def once() -> dict | None:
             try:
-                return getattr(self.client(service), op)(**kwargs)
+                out = getattr(self.client(service), op)(**kwargs)
+                self._answered.add(service)
+                self._note_emulator(out)
+                return out
             except bce.ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in missing:
+                    self._answered.add(service)
                     return None
                 self._raise(exc, f"{service}.{op}")
             except (bce.BotoCoreError, ResponseParserError) as exc:
@@ -256,9 +294,16 @@ class AwsProbe:
 
         return self.failed.call(FailureMemo.key("aws", service, op, kwargs), once)
 
-    @staticmethod
-    def _raise(exc: Exception, what: str):
+    def _raise(self, exc: Exception, what: str):
+        service = what.split(".", 1)[0]
+        if not_emulated_service(exc, service):
+            # the same 501 answers a service LocalStack lacks and an operation of one it has: a
+            # service that answered before in this run is emulated, so it is the operation it lacks
+            raise NotEmulated(explain(exc, what, operation_only=service in self._answered)) from None
         cls = UnsupportedOperation if is_unsupported(exc) else ProbeError
+        if cls is ProbeError and isinstance(exc, bce.ClientError) and (_status(exc) or 0) >= 500 \
+                and str(exc.response.get("Error", {}).get("Code", "")) not in _THROTTLED:
+            cls = ServerFault
         raise cls(explain(exc, what)) from None
 
     def paginate(self, service: str, op: str, key: str, **kwargs: Any) -> list:
@@ -267,13 +312,20 @@ class AwsProbe:
                 pages = self.client(service).get_paginator(op).paginate(**kwargs)
                 out: list = []
                 for page in pages:
+                    self._note_emulator(page)
                     out.extend(page.get(key, []) or [])
+                self._answered.add(service)
                 return out
             except (bce.BotoCoreError, bce.ClientError, ResponseParserError) as exc:
                 self._raise(exc, f"{service}.{op}")
             raise AssertionError("unreachable")  # pragma: no cover
 
         return self.failed.call(FailureMemo.key("aws", service, op, "pages", key, kwargs), once)
+
+    def _note_emulator(self, response: Any) -> None:
+        headers = ((response or {}).get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        if str(headers.get("x-localstack", "")).lower() == "true":
+            self.emulator = "LocalStack"
 
     def once(self, key: tuple, fn):
         """Memoise one fetch per run under ``key`` (the run-wide cache of objects)."""
@@ -714,7 +766,7 @@ class AwsProbe:
             try:
                 results = self.paginate("iam", "simulate_principal_policy", "EvaluationResults",
                                         PolicySourceArn=role_arn, ActionNames=actions, ResourceArns=resources)
-            except UnsupportedOperation as exc:
+            except (UnsupportedOperation, ServerFault) as exc:
                 return None, str(exc)
             out = []
             for r in results:
@@ -722,9 +774,41 @@ class AwsProbe:
                                                                 "EvalResourceDecision": r.get("EvalDecision")}]:
                     out.append({"action": r["EvalActionName"], "resource": rr.get("EvalResourceName"),
                                 "decision": rr.get("EvalResourceDecision")})
+            trusted, why = self.simulator_trusted()
+            if not trusted:
+                return None, why
             return out, "iam:SimulatePrincipalPolicy"
 
         return self.once(("simulate", role_arn, tuple(actions), tuple(resources)), fetch)
+
+    def simulator_trusted(self) -> tuple[bool, str]:
+        """Does the endpoint's policy simulator decide like AWS? Asked once per run with
+        iam:SimulateCustomPolicy on a policy of our own, whose answers AWS fixes whatever the
+        account holds (no principal, no SCP): a wildcard Allow must allow a matching object and
+        leave another action implicitly denied. An emulator's stub (LocalStack's matches strings
+        exactly and says explicitDeny where AWS says implicitDeny) gets one of them wrong, or
+        does not answer: then its SimulatePrincipalPolicy results are not trusted."""
+        def fetch() -> tuple[bool, str]:
+            doc = json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{_CALIBRATION_BUCKET}/*"}]})
+            obj = f"arn:aws:s3:::{_CALIBRATION_BUCKET}/calibration/object"
+            expect = {"s3:GetObject": "allowed", "s3:PutObject": "implicitDeny"}
+            try:
+                results = self.paginate("iam", "simulate_custom_policy", "EvaluationResults", PolicyInputList=[doc],
+                                        ActionNames=sorted(expect), ResourceArns=[obj])
+            except ProbeError as exc:
+                return False, (f"the endpoint's policy simulator could not be calibrated ({exc}), so its "
+                               f"iam:SimulatePrincipalPolicy answers are not trusted")
+            got = {r.get("EvalActionName"): r.get("EvalDecision") for r in results}
+            wrong = {a: got.get(a) for a, d in expect.items() if got.get(a) != d}
+            if wrong:
+                said = ", ".join(f"{a} on {obj} came back {d}, AWS says {expect[a]}" for a, d in wrong.items())
+                return False, (f"the endpoint's policy simulator is a stub (a calibration request under an Allow of "
+                               f"arn:aws:s3:::{_CALIBRATION_BUCKET}/*: {said}), so its "
+                               f"iam:SimulatePrincipalPolicy answers are not trusted")
+            return True, "iam:SimulateCustomPolicy calibration answered as AWS does"
+
+        return self.once(("simulator-calibration",), fetch)
 
     # -- S3, KMS ----------------------------------------------------------------------------
     def bucket(self, name: str) -> dict:
@@ -757,6 +841,9 @@ class AwsProbe:
     @cached_property
     def ecr_repositories_raw(self) -> list[dict]:
         return self.paginate("ecr", "describe_repositories", "repositories")
+
+
+_CALIBRATION_BUCKET = "asbuilt-simulator-calibration"
 
 
 def _action(a: dict) -> dict:

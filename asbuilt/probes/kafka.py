@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from asbuilt.model.facts import Unknown
 from asbuilt.netguard import NetGuard
 from asbuilt.probes import FailureMemo, ProbeError
 from asbuilt.probes.network import parse_host_port
@@ -184,13 +185,15 @@ class KafkaProbe:
             parts = t.get("partitions") or []
             rfs = [len(p.get("replica_nodes") or p.get("replicas") or []) for p in parts]
             isr_entry = configs.get(name, {}).get("min.insync.replicas") or {}
+            where = f"kafka {','.join(self.bootstrap)}"
             try:
                 isr = int(isr_entry.get("value"))
-            except (TypeError, ValueError):
-                isr = None
+            except (TypeError, ValueError):  # not a value: the cluster did not say (never judged as 0)
+                isr = Unknown("DescribeConfigs gave no min.insync.replicas for the topic", where)
+            rf = min(rfs) if rfs else Unknown("DescribeTopics gave no partitions (so no replicas) for the topic", where)
             out.append({
                 "resource": f"topic {name}", "topic": name, "exists": True, "partitions": len(parts),
-                "replication_factor": min(rfs) if rfs else None,
+                "replication_factor": rf,
                 "min_insync_replicas": isr,
                 "min_insync_replicas_source": isr_entry.get("config_source"),
                 "under_replicated_partitions": sum(

@@ -178,6 +178,9 @@ def installer_trust(roles: list[dict], namespace: str, service_account: str, oid
                 findings.append(Finding(where, "no StringEquals condition on <issuer>:aud"))
             elif any(v != ["sts.amazonaws.com"] for v in aud):
                 findings.append(Finding(where, f":aud is {', '.join(aud[0])}, expected sts.amazonaws.com"))
+    unknown = [r["oidc_providers_unknown"] for r in roles if r.get("oidc_providers_unknown")]
+    if unknown and not findings:  # nothing wrong in the trust itself, but its provider cannot be confirmed
+        return errored("IAM-03", unknown[0])
     ok = ", ".join(f"{r['resource']}: only {subject} through the cluster's OIDC provider" for r in roles)
     return summarise(
         "IAM-03", findings, ok, roles,

@@ -36,6 +36,7 @@ from asbuilt.static.checkbase import (
     set_current,
 )
 from asbuilt.static.estate import display_path
+from asbuilt.console import progress_note
 
 # No network and no parallel forks during a scan; set before checkov is imported.
 for _k, _v in {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_PARALLELIZATION_TYPE": "none", "CKV_NO_DOWNLOAD": "TRUE",
@@ -544,6 +545,7 @@ class Scan:
         from asbuilt.static.terraform import make_runner
 
         for root in self.inputs.terraform:
+            progress_note(f"static: terraform {display_path(root)}")
             precheck_terraform(root)
             self.check_deadline()
             before = len(self.ctx.stacks)
@@ -619,6 +621,7 @@ class Scan:
         assert self.workdir is not None
         for group in self.inputs.manifests:
             self.check_deadline()
+            progress_note(f"static: manifests {display_path(group[0])}")
             name = ", ".join(display_path(f) for f in group[:3]) + (" ..." if len(group) > 3 else "")
             src = KubernetesSource("kubernetes", name, "default", files=group, location=display_path(group[0]))
             self._run_checkov("kubernetes", make_runner(src), files=group)
@@ -641,6 +644,7 @@ class Scan:
                 self.ctx.add_stack(values_stack(chart.path, values, chart.release, chart.namespace))
                 continue
             out = self.workdir / f"chart-{i}"
+            progress_note(f"static: rendering chart {display_path(chart.path)}")
             mapping = render_chart(chart.path, chart.values, chart.release, chart.namespace, out)
             self.mappings.update(mapping)
             name = f"{display_path(chart.path)} (release {chart.namespace}/{chart.release})"

@@ -190,6 +190,9 @@ class KubePart:
         out = self.bin_dir / f".{binary.name}.partial"
         print(f"sandbox: kube: building {binary.name} {binary.version} from source (minutes, once; "
               f"log: {self.build_log})…", file=sys.stderr, flush=True)
+        from asbuilt.console import progress_note
+
+        progress_note(f"sandbox: kube: building {binary.name} {binary.version} from source")
         try:
             seconds = go_build(BUILD_SRC / binary.module, self.home / "src" / binary.module, binary.package,
                                binary.ldflags(), out, self.build_log, f"{binary.name} {binary.version}")

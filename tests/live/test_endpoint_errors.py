@@ -257,3 +257,22 @@ def test_read_operation_names():
         assert is_read_operation(op)
     for op in ("PutObject", "CreateRole", "DeleteBucket", "AuthorizeSecurityGroupIngress", "UpdateCluster"):
         assert not is_read_operation(op)
+
+
+def test_localstack_501_is_named_by_the_answer():
+    """HTTP 501 with x-localstack: true is "LocalStack community edition does not emulate <service>",
+    whatever the service is called; the same body without LocalStack's header stays generic."""
+    from asbuilt.probes.aws import not_emulated_service
+
+    def err(headers, service="mq"):
+        return bce.ClientError({"Error": {"Code": "InternalFailure", "Message": f"The API for service {service} is "
+                                          "either not included in your current license plan or has not yet been "
+                                          "emulated by LocalStack."},
+                                "ResponseMetadata": {"HTTPStatusCode": 501, "HTTPHeaders": headers}}, "ListBrokers")
+
+    assert not_emulated_service(err({"x-localstack": "true"})) == "mq"
+    assert "LocalStack community edition does not emulate mq " in explain(err({"x-localstack": "true"}), "mq.list_brokers")
+    assert "does not emulate mq:ListBrokers" in explain(err({"x-localstack": "true"}), "mq.list_brokers",
+                                                        operation_only=True)
+    assert not_emulated_service(err({})) is None
+    assert "does not implement this operation" in explain(err({}), "mq.list_brokers")

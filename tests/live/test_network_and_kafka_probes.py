@@ -139,6 +139,22 @@ def test_topic_replication_rule():
     assert kafka_topics.topic_replication([], 3, 2).status == "error"
 
 
+def test_topic_replication_unknown_from_the_cluster_is_an_error_not_a_fail():
+    """A min.insync.replicas the cluster did not give (DescribeConfigs denied, say) is unknown: the
+    unit errors naming it, and a known violation on another topic still fails."""
+    from asbuilt.catalogue import load_profile
+    from asbuilt.controls import unit
+    from asbuilt.model.facts import Unknown
+
+    ok = {"resource": "topic a", "exists": True, "replication_factor": 3, "min_insync_replicas": 2}
+    blind = {**ok, "resource": "topic b",
+             "min_insync_replicas": Unknown("DescribeConfigs gave no min.insync.replicas for the topic", "kafka b-1:9094")}
+    v = unit("HA-07").decide([ok, blind], load_profile("conncentric-aws"))
+    assert v.status == "error" and "min insync replicas of topic b" in v.message and "DescribeConfigs" in v.message
+    v = unit("HA-07").decide([{**ok, "replication_factor": 2}, blind], load_profile("conncentric-aws"))
+    assert v.status == "fail" and "topic a: replication factor 2" in v.message
+
+
 def test_ssh_and_kubectl_vantage_points_use_testinfra_backends(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     t = _target(kubernetes={"kubeconfig": str(kubeconfig), "context": "prod"},
