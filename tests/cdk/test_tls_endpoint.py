@@ -263,7 +263,12 @@ def test_sasl_ssl_client_connection_to_the_sandbox_kafka(sandbox):
     finally:
         wrong.unlink()
     v = decide(cdk.tls_items(ESTATE, [ep]))
-    assert v.status == "fail" and "SASL_SSL client connection as" in v.message, v.message
+    # Never a pass. A fail when kafka-python reports the broker's SaslAuthenticationFailedError;
+    # on the sandbox's namespaced listener it often sees only the broker closing the socket and
+    # then a bootstrap timeout, which asbuilt cannot tell from an outage: error, naming the endpoint.
+    assert v.status in ("fail", "error"), v.message
+    assert ("SASL_SSL client connection as" in v.message if v.status == "fail"
+            else "SASL_SSL client connection to Gateway" in v.message), v.message
     assert "not-the-gateway-password-at-all" not in json.dumps(v.to_json())
 
 

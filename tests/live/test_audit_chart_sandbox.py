@@ -184,6 +184,13 @@ def test_the_cronjob_command_against_the_sandbox_with_its_s3_as_report_store(san
             s3.create_bucket(Bucket=BUCKET)
             for k, data in saved.items():
                 s3.put_object(Bucket=BUCKET, Key=k, Body=data)
+        # `up` provisions the account anew (moto gives the MSK cluster a new ARN), so the
+        # ConfigMap is rendered again from the new target file, as a re-deploy of the chart would
+        values["targets"][0]["target"] = target
+        res = _helm(helm, "template", "audit", str(CHART), "-n", "asbuilt", values=values, tmp=tmp_path)
+        assert res.returncode == 0, res.stderr
+        docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(res.stdout) if d}
+        mounted.write_text(docs[("ConfigMap", "audit-asbuilt-audit-sandbox")]["data"]["target.yaml"])
         third = run(3)
         assert third.returncode == 3, third.stdout[-2000:] + third.stderr[-2000:]
         drift = body(latest + "drift.md").decode()
