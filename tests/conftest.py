@@ -94,8 +94,9 @@ def child_connect_log(tmp_path):
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns xdist_group marks into scheduling groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`), every test that needs the
-    embedded sandbox goes to one worker, so the one sandbox is brought up once and shared, while
+    embedded sandbox (or, in tests/sandbox/, its lock) goes to one worker, so the one sandbox is brought up once and shared, while
     the other worker runs the tests that need none of it (static checks, reports, rules)."""
+    sandbox_parts = Path(__file__).parent / "sandbox"  # its conftest holds the sandbox lock for every test
     for item in items:
-        if item.get_closest_marker("sandbox") is not None:
+        if item.get_closest_marker("sandbox") is not None or sandbox_parts in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.xdist_group("sandbox"))
