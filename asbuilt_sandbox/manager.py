@@ -195,7 +195,8 @@ def up(drift_names: list[str] | None = None, with_kube: bool = True, aws: str = 
                 except Exception:  # best effort: the original failure is what the user needs
                     pass
         raise RunError(str(exc)) from None
-    state = {"drifts": [d.name for d in drifts], "facts": facts, "up_seconds": round(time.monotonic() - t0, 1)}
+    state = {"drifts": [d.name for d in drifts], "aws": aws, "facts": facts,
+             "up_seconds": round(time.monotonic() - t0, 1)}
     _state_file().write_text(json.dumps(state, indent=2, default=str))
     path = write_target(facts, drifts)
     _say(f"up in {time.monotonic() - t0:.1f}s" + (f" with drifts {', '.join(d.name for d in drifts)}" if drifts else ""))
@@ -564,6 +565,13 @@ def down() -> None:
 
 def status() -> dict[str, Any]:
     parts = _parts()
+    try:
+        state = json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        state = {}
+    # One AWS emulator at a time: the one `up` did not use is not part of the sandbox, so it is
+    # listed only when something left it running.
+    in_use = state.get("aws", "moto")
     out = {}
     for name, part in parts.items():
         try:
@@ -571,12 +579,10 @@ def status() -> dict[str, Any]:
         except Exception as exc:
             s = {"up": False, "error": str(exc)}
         up = s.get("up", s.get("state") == "up")
+        if name in AWS_EMULATORS and name != in_use and not up:
+            continue
         addr = s.get("address") or s.get("endpoint_url") or s.get("bootstrap_tls") or ""
         out[name] = {"up": bool(up), "address": addr}
-    try:
-        state = json.loads(_state_file().read_text())
-        out["drifts"] = state.get("drifts", [])
-    except (OSError, ValueError):
-        out["drifts"] = []
+    out["drifts"] = state.get("drifts", [])
     out["target"] = str(target_path()) if target_path().exists() else None
     return out
