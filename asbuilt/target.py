@@ -131,10 +131,21 @@ class AwsSection(_Strict):
     region: str
     endpoint_url: Url | None = None  # LocalStack, moto server; per-service overrides below
     service_endpoints: dict[str, Url] = {}
+    # CA certificates (PEM) to trust for TLS to the AWS endpoints and to bundle URLs, as
+    # AWS_CA_BUNDLE does for the AWS CLI (a private endpoint, an HTTPS front of an emulator)
+    ca_bundle: Path | None = None
     credentials: AwsCredentials | None = None
     timeouts: AwsTimeouts = AwsTimeouts()
     resources: AwsResources = AwsResources()
     discover_tags: dict[str, str] = {}
+
+    def s3_is_custom_endpoint(self) -> bool:
+        """S3 is not AWS's own: an emulator (LocalStack, moto) or another S3-compatible endpoint,
+        from the target or from the environment boto3 reads (AWS_ENDPOINT_URL[_S3])."""
+        import os
+
+        return bool(self.service_endpoints.get("s3") or self.endpoint_url
+                    or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
 class EcsPrincipal(_Strict):

@@ -28,7 +28,8 @@ is a secret (SUITE-03). On failure it prints ``Pass N: Failed: <reason>`` (or ``
 failed: <reason>``), no success line, and exits 1.
 
 Network safety: bundle URLs, redirects, the database host and the AWS endpoint must be
-loopback, ``localhost`` or the sandbox network (198.18.0.0/16) unless ``--allow-any-host``.
+loopback, ``localhost`` or the sandbox's networks (198.18.0.0/15: the sandbox's 198.18.0.0/16 and
+the /30s of LocalStack's namespaces in 198.19.0.0/16) unless ``--allow-any-host``.
 
 Faulty modes, for the mutation tests of INST-01..03 and BNDL-03:
   ``not-idempotent``   every run bumps version and updated_at of every item it applies;
@@ -63,7 +64,7 @@ from asbuilt import bundle
 FAULTS = ("not-idempotent", "skip-pass-2", "ignore-modified")
 TABLES = ("adapter_configurations", "pipeline_definitions", "plugin_records", "artifacts")
 MANIFEST_TABLES = ("adapter_configurations", "pipeline_definitions")
-SANDBOX_NET = ipaddress.ip_network("198.18.0.0/16")
+SANDBOX_NET = ipaddress.ip_network("198.18.0.0/15")  # the sandbox's namespaces, LocalStack's included
 DEFAULT_TIMEOUT = 120.0
 USER_AGENT = "asbuilt-reference-installer"
 
@@ -193,7 +194,7 @@ def upsert(conn, items: list[Item], fault: str | None = None, manifests_ignore_m
 
 
 def host_allowed(host: str | None) -> bool:
-    """Loopback, localhost or the sandbox network (198.18.0.0/16)."""
+    """Loopback, localhost or the sandbox's networks (198.18.0.0/15)."""
     if not host:
         return False
     host = host.strip("[]").lower()
@@ -462,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aws-region", default=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1")
     p.add_argument("--fault", choices=FAULTS, help="a deliberately faulty mode, for mutation tests")
     p.add_argument("--allow-any-host", action="store_true",
-                   help="allow hosts outside loopback and the sandbox network (198.18.0.0/16)")
+                   help="allow hosts outside loopback and the sandbox networks (198.18.0.0/15)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="bound of each download, seconds")
     p.add_argument("--profile", default="conncentric-aws", help="profile whose BNDL-01 thresholds bound a bundle")
     p.add_argument("--verbose", action="store_true", help="counts per pass on stderr")

@@ -469,6 +469,8 @@ def write_target(facts: dict, drifts: list[Drift]) -> Path:
         "aws": {
             "region": aws_reference.REGION,
             "endpoint_url": facts["moto"]["endpoint_url"],
+            # the CA of the sandbox's HTTPS front for the bucket, where the release's bundle URL points
+            **({"ca_bundle": facts["platform"]["s3_front_ca"]} if facts.get("platform", {}).get("s3_front_ca") else {}),
             "credentials": {
                 "access_key_id": {"file": str(key_file)},
                 "secret_access_key": {"file": str(secret_file)},

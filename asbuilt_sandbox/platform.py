@@ -197,10 +197,13 @@ def _s3(endpoint: str, aws_creds: dict):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                      connect_timeout=5, read_timeout=20, retries={"max_attempts": 3}),
-                        **aws_creds)
+    from asbuilt.probes.aws import without_expect_continue
+
+    return without_expect_continue(boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=endpoint,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      connect_timeout=5, read_timeout=20, retries={"max_attempts": 3}),
+        **aws_creds))
 
 
 # --------------------------------------------------------------------------- kubernetes objects

@@ -9,11 +9,16 @@ be read makes the scenario's controls ``error`` with the probe's reason.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pytest_bdd import given, then
 
 from asbuilt.rules import iam
 from asbuilt.probes import ProbeError
+from asbuilt.probes import bundle_store
+
+URL_CHECK_TIMEOUT = 10.0  # seconds for one GET of a bundle URL (a forged copy of it: an error answer)
 
 # The seed's installer identity: "the installer's service account in the conncentric namespace".
 INSTALLER_SERVICE_ACCOUNT = "conncentric-installer"
@@ -211,8 +216,18 @@ def bundle_urls(target, kube_iam):
     release = kube_iam.current_release()
     urls = ((release_values(release).get("installer") or {}).get("customBundleUrls")) or []
     where = f"helm release {release.get('namespace')}/{release.get('name')} revision {release.get('version')}"
-    return [{"resource": f"{where}: installer.customBundleUrls[{i}]", **iam.describe_url(str(u))}
-            for i, u in enumerate(urls)]
+    out = [{"resource": f"{where}: installer.customBundleUrls[{i}]", **iam.describe_url(str(u))}
+           for i, u in enumerate(urls)]
+    custom = target.aws.s3_is_custom_endpoint() if target.aws else False
+    for item, url in zip(out, urls):
+        if item["presigned"]:  # an expiry is only enforced where the signature is verified: ask with a forged one
+            until = bundle_store.signed_until(str(url))
+            expired = until is not None and until < time.time()  # a URL already past its expiry: ask with it too
+            item["refusals"] = bundle_store.refusals(
+                str(url), URL_CHECK_TIMEOUT, target.allowed_networks, str(url) if expired else None, until,
+                custom_endpoint=custom,
+                cafile=str(target.aws.ca_bundle) if target.aws and target.aws.ca_bundle else None)
+    return out
 
 
 @then("every pre-signed bundle URL expires within the profile's limit")

@@ -4,6 +4,7 @@ bundles and messaging. Reader -> unit (decide) -> verdict; the @mutating ones cl
 from __future__ import annotations
 
 import secrets
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -396,6 +397,10 @@ def _store(asbuilt_run, target, params, selftest) -> bs.BundleStore:
     return selftest.store
 
 
+def _cafile(target) -> str | None:
+    return str(target.aws.ca_bundle) if target.aws is not None and target.aws.ca_bundle else None
+
+
 def _presign_seconds(params) -> int:
     return int(min(3600, int(params("IAM-06").get("max_expiry_seconds", 604800))))
 
@@ -575,7 +580,12 @@ def downloaded(uploaded, target, params, selftest):
     facts["presigned"] = {"url": d["url"], "expires_seconds": d["expires_seconds"],
                           "signature_version": d["signature_version"],
                           "download_sha256": bs.sha256(bs.http_get(url, _max_zip(params), _timeout(params),
-                                                                   target.allowed_networks))}
+                                                                   target.allowed_networks, _cafile(target)))}
+    # Is the URL verified? A copy with a tampered signature, and one signed for 1 s asked after it expired.
+    signed_at = time.time()
+    expiring = store.presign(uploaded["key"], 1)
+    facts["presigned"]["refusals"] = bs.refusals(url, _timeout(params), target.allowed_networks, expiring,
+                                                 signed_at + 1, target.aws.s3_is_custom_endpoint(), _cafile(target))
     return facts
 
 

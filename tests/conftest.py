@@ -59,12 +59,12 @@ def sandbox():
         pytest.skip("the sandbox needs root")
     stack = []
 
-    def bring_up(*drifts: str):
+    def bring_up(*drifts: str, aws: str = "moto"):
         if not stack:
             cm = manager.exclusive()
             cm.__enter__()
             stack.append(cm)
-        return manager.up(list(drifts))
+        return manager.up(list(drifts), aws=aws)
 
     yield bring_up
     for cm in stack:

@@ -64,10 +64,10 @@ def _read_bounded(fh, max_bytes: int, what: str) -> bytes:
     return buf.getvalue()
 
 
-def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[str] | None = None) -> bytes:
-    """GET a (pre-signed) URL with TLS verification, no proxy, a byte bound and a time bound."""
+def _checked_opener(url: str, allowed_networks: list[str] | None, cafile: str | None = None):
+    """An opener for one URL: TLS verified (against ``cafile`` when given, else the system's CAs),
+    no proxy, the URL and every redirect checked first."""
     from asbuilt.netguard import NetGuard, safe_url
-    from asbuilt.probes.installer_logs import redact
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -86,8 +86,16 @@ def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[st
             guard.check_url(newurl, "follow a redirect to")
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), Redirects(),
-                                         urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), Redirects(),
+                                       urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
+
+
+def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[str] | None = None,
+             cafile: str | None = None) -> bytes:
+    """GET a (pre-signed) URL with TLS verification, no proxy, a byte bound and a time bound."""
+    from asbuilt.probes.installer_logs import redact
+
+    opener = _checked_opener(url, allowed_networks, cafile)
     try:
         with opener.open(urllib.request.Request(url, headers={"User-Agent": "asbuilt"}), timeout=timeout) as resp:
             return _read_bounded(resp, max_bytes, redact(url))
@@ -96,6 +104,88 @@ def http_get(url: str, max_bytes: int, timeout: float, allowed_networks: list[st
     except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ProbeError(f"GET {redact(url)}: {' '.join(str(reason).split())[:160]}") from None
+
+
+# --------------------------------------------------------------------------- pre-signed URL refusals
+
+_ERROR_CODE = re.compile(rb"<Code>([A-Za-z]+)</Code>")
+_ERROR_MESSAGE = re.compile(rb"<Message>([^<]{0,200})</Message>")
+
+
+def http_answer(url: str, timeout: float, allowed_networks: list[str] | None = None,
+                cafile: str | None = None) -> dict:
+    """Who answers a GET of ``url`` and how, reading at most the first byte of an object
+    (``Range: bytes=0-0``) and 4 KB of an error. Only the error's Code and Message are kept: an S3
+    SignatureDoesNotMatch body also echoes the string to sign and the signature provided.
+    -> {"status": int | None, "code", "message", "server", "answered_by", "problem"}"""
+    opener = _checked_opener(url, allowed_networks, cafile)
+    req = urllib.request.Request(url, headers={"User-Agent": "asbuilt", "Range": "bytes=0-0"})
+    try:
+        with opener.open(req, timeout=timeout) as resp:
+            resp.read(1)
+            status, headers, body = resp.status, resp.headers, b""
+    except urllib.error.HTTPError as exc:
+        status, headers, body = exc.code, exc.headers, exc.read(4096) if exc.fp else b""
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return {"status": None, "code": None, "message": None, "server": None, "answered_by": None,
+                "problem": " ".join(str(reason).split())[:160]}
+    code = _ERROR_CODE.search(body or b"")
+    message = _ERROR_MESSAGE.search(body or b"")
+    server = (headers.get("Server") or "").strip() or None
+    if str(headers.get("x-localstack", "")).lower() == "true":
+        answered_by = "LocalStack"
+    elif server == "AmazonS3":
+        answered_by = "AWS S3"
+    else:
+        answered_by = f"the endpoint's server ({server})" if server else "an endpoint that gives no Server header"
+    return {"status": status, "code": code.group(1).decode() if code else None,
+            "message": message.group(1).decode(errors="replace").strip() if message else None,
+            "server": server, "answered_by": answered_by, "problem": None}
+
+
+_SIGNATURE_PARAM = re.compile(r"([?&](?:X-Amz-Signature|Signature)=)([0-9A-Za-z])", re.IGNORECASE)
+
+
+def tamper_signature(url: str) -> str:
+    """The same pre-signed URL with the first character of its signature changed (SigV4
+    ``X-Amz-Signature`` or SigV2 ``Signature``): what a forged or edited URL looks like."""
+    if not _SIGNATURE_PARAM.search(url):
+        raise ProbeError("not a pre-signed URL: no X-Amz-Signature or Signature parameter")
+    return _SIGNATURE_PARAM.sub(lambda m: m.group(1) + ("0" if m.group(2) != "0" else "1"), url, count=1)
+
+
+def signed_until(url: str) -> float | None:
+    """When a SigV4 pre-signed URL expires (X-Amz-Date + X-Amz-Expires, epoch seconds), or None."""
+    from datetime import datetime, timezone
+    from urllib.parse import parse_qs
+
+    q = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    try:
+        signed = datetime.strptime(q["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        return signed.timestamp() + int(q["x-amz-expires"])
+    except (KeyError, ValueError):
+        return None
+
+
+def refusals(url: str, timeout: float, allowed_networks: list[str] | None, expired_url: str | None = None,
+             expires_at: float | None = None, custom_endpoint: bool = False, cafile: str | None = None) -> dict:
+    """Whether whatever serves a pre-signed URL verifies it: the URL with a tampered signature, and
+    (when given) a URL of the same object signed to expire at ``expires_at``, asked once that has
+    passed. ``custom_endpoint``: the target's S3 is an emulator or another non-AWS endpoint, where an
+    accepted forged URL says nothing about AWS (moto verifies neither; LocalStack only with
+    S3_SKIP_SIGNATURE_VALIDATION=0).
+    -> {"tampered_signature": http_answer, "expired": http_answer | None, "custom_endpoint": bool}"""
+    import time
+
+    out = {"tampered_signature": http_answer(tamper_signature(url), timeout, allowed_networks, cafile),
+           "expired": None, "custom_endpoint": bool(custom_endpoint)}
+    if expired_url is not None:
+        wait = (expires_at or time.time()) + 1.5 - time.time()  # S3 compares whole seconds
+        if wait > 0:
+            time.sleep(min(wait, 10.0))
+        out["expired"] = http_answer(expired_url, timeout, allowed_networks, cafile)
+    return out
 
 
 class BundleStore:
@@ -179,7 +269,8 @@ def fetch_release_bundle(url: str, aws, allowed_networks: list[str], max_bytes: 
         except ProbeError as exc:
             problems.append(str(exc))
     try:
-        data = http_get(url, max_bytes, timeout, allowed_networks)
+        cafile = getattr(getattr(aws, "section", None), "ca_bundle", None)
+        data = http_get(url, max_bytes, timeout, allowed_networks, str(cafile) if cafile else None)
         return {"data": data, "via": "https GET of the URL", "object": redact(url)}
     except ProbeError as exc:
         problems.append(str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asbuilt.rules import Finding, Verdict, errored, summarise
+from asbuilt.rules.iam import UNVERIFIED_FIX, presign_enforcement
 
 
 def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
@@ -11,7 +12,8 @@ def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
         {"resource": "s3://bucket/asbuilt-selftest/<id>/custom-bundle.zip", "versioning": "Enabled" | None,
          "uploads": [{"version_id", "sha256"}, {"version_id", "sha256"}],    # the previous, then the current
          "versions_listed": int, "previous_download_sha256": sha | None,   # GET of the first version id
-         "s3_download_sha256": sha, "presigned": {"expires_seconds", "signature_version", "download_sha256"}}
+         "s3_download_sha256": sha, "presigned": {"expires_seconds", "signature_version", "download_sha256",
+                                                  "refusals": asbuilt.probes.bundle_store.refusals (live)}}
     """
     uploads = facts.get("uploads") or []
     if len(uploads) < 2:
@@ -34,16 +36,22 @@ def round_trip(facts: dict, max_expiry_seconds: int) -> Verdict:
     kept = (previous.get("version_id") not in (None, "null") and previous.get("version_id") != current.get("version_id")
             and facts.get("previous_download_sha256") == previous["sha256"]
             and int(facts.get("versions_listed") or 0) >= 2)
+    # live: whether what serves the URL verifies it (a tampered and an expired URL refused)
+    enforced, clause = presign_enforcement(where, pre.get("refusals"))
+    findings += enforced
     if not kept:
         findings.append(Finding(where, f"the bucket did not keep the previous version (versioning "
                         f"{facts.get('versioning') or 'not enabled'}; {facts.get('versions_listed')} version(s) listed "
                         "after two uploads)"))
+    fix = ("enable versioning on the bundle bucket (S3-01) and remove whatever rewrites objects (lifecycle "
+           "transitions, replication into the same key, a proxy in front of pre-signed URLs); compare "
+           "SHA-256 (aws s3 cp --checksum-algorithm SHA256), not the ETag")
+    if enforced:
+        fix = UNVERIFIED_FIX if len(findings) == len(enforced) else f"{fix}; {UNVERIFIED_FIX}"
     return summarise("BNDL-02", findings,
                      f"{where}: two uploads kept as two versions; S3 and a SigV4 pre-signed URL (valid {secs} s) "
-                     f"return the uploaded bytes (sha256 {current['sha256'][:16]}...)", [facts],
-                     "enable versioning on the bundle bucket (S3-01) and remove whatever rewrites objects (lifecycle "
-                     "transitions, replication into the same key, a proxy in front of pre-signed URLs); compare "
-                     "SHA-256 (aws s3 cp --checksum-algorithm SHA256), not the ETag")
+                     f"return the uploaded bytes (sha256 {current['sha256'][:16]}...)" + (f"; {clause}" if clause else ""),
+                     [facts], fix)
 
 
 def bundle_in_state(bundle: dict, snapshot: dict) -> Verdict:

@@ -215,6 +215,46 @@ def describe_url(url: str) -> dict:
     }
 
 
+_REFUSAL_CHECKS = (("tampered_signature", "a copy with a tampered signature"),
+                   ("expired", "a pre-signed URL of the same object past its expiry"))
+UNVERIFIED_FIX = ("serve bundles straight from S3, or make whatever is in front of it (a proxy, a CDN) pass the "
+                  "signed request to S3 and cache nothing signed by query string: a URL that is not verified "
+                  "never expires")
+
+
+def presign_enforcement(where: str, checks: dict | None) -> tuple[list[Finding], str]:
+    """What the refusal checks of a pre-signed URL prove (asbuilt.probes.bundle_store.refusals:
+    {"tampered_signature": answer, "expired": answer | None, "custom_endpoint": bool}).
+
+    Refused (HTTP 401/403) is evidence that the URL's signature, and so its expiry, is enforced.
+    Accepted is a finding, except on a custom endpoint (an emulator: moto verifies neither, LocalStack
+    only with S3_SKIP_SIGNATURE_VALIDATION=0), where it is said and proves nothing either way.
+    -> (findings, a clause for the verdict's message: who answered what)"""
+    if not checks:
+        return [], ""
+    findings: list[Finding] = []
+    refused, unproven = [], []
+    for key, what in _REFUSAL_CHECKS:
+        ans = checks.get(key)
+        if not ans:
+            continue
+        by = ans.get("answered_by") or "the endpoint"
+        status = ans.get("status")
+        if status in (401, 403):
+            refused.append(f"{what} is refused (HTTP {status}{' ' + ans['code'] if ans.get('code') else ''}, {by})")
+        elif status is not None and 200 <= status < 300:
+            if checks.get("custom_endpoint"):
+                unproven.append(f"{what} was accepted by {by} (HTTP {status}): this endpoint does not verify "
+                                "pre-signed URLs, so their enforcement is not proven here")
+            else:
+                findings.append(Finding(where, f"{what} was accepted (HTTP {status} from {by}): pre-signed URLs are "
+                                               "not verified there, so their expiry is not enforced"))
+        else:
+            unproven.append(f"{what} got {('HTTP ' + str(status)) if status else ans.get('problem') or 'no answer'} "
+                            f"from {by}, not a refusal: enforcement not proven")
+    return findings, "; ".join(refused + unproven)
+
+
 def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
     """IAM-06. urls: [{"resource", **describe_url(url)}] (bundle URLs; only pre-signed ones are judged)."""
     if not urls:  # no bundle URL read at all: pre-signed URLs are not used here (HELM-01 judges the URLs)
@@ -223,6 +263,7 @@ def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
     if not presigned:
         return passed("IAM-06", f"no pre-signed bundle URLs among {len(urls)} URL(s) (IAM access is used)", urls)
     findings = []
+    said = []
     for u in presigned:
         secs = u.get("expires_seconds")
         if u.get("signature_version") == "v2" or secs is None:
@@ -230,9 +271,12 @@ def presigned_url_expiry(urls: list[dict], max_expiry_seconds: int) -> Verdict:
                             "bounded; use SigV4 (X-Amz-Expires)"))
         elif secs < 0 or secs > max_expiry_seconds:
             findings.append(Finding(u['resource'], f"pre-signed URL valid for {secs} s, more than {max_expiry_seconds} s"))
-    return summarise(
-        "IAM-06", findings,
-        ", ".join(f"{u['resource']}: pre-signed for {u.get('expires_seconds')} s" for u in presigned), presigned,
-        f"re-sign the bundle URL with an expiry of at most {max_expiry_seconds} seconds "
-        f"(aws s3 presign --expires-in {max_expiry_seconds}) or use IRSA instead of pre-signed URLs",
-    )
+        # live: whether what serves the URL verifies it (an expiry nobody checks is no expiry)
+        enforced, clause = presign_enforcement(u["resource"], u.get("refusals"))
+        findings += enforced
+        said.append(f"{u['resource']}: pre-signed for {secs} s" + (f" ({clause})" if clause else ""))
+    fix = (f"re-sign the bundle URL with an expiry of at most {max_expiry_seconds} seconds "
+           f"(aws s3 presign --expires-in {max_expiry_seconds}) or use IRSA instead of pre-signed URLs")
+    if any("not verified there" in f.what for f in findings):
+        fix = f"{fix}; {UNVERIFIED_FIX}"
+    return summarise("IAM-06", findings, ", ".join(said), presigned, fix)

@@ -18,7 +18,8 @@ Twisted server ignores the host part and binds 0.0.0.0), ``DNS_ADDRESS=0`` (no D
 own on :53), ``OVERRIDE_IN_DOCKER=0``, ``S3_SKIP_SIGNATURE_VALIDATION=0`` (pre-signed URLs are
 verified: signature and expiry), ``SKIP_SSL_CERT_DOWNLOAD=1``, ``DISABLE_EVENTS=1``;
 ``FILESYSTEM_ROOT``, ``XDG_CACHE_HOME`` and ``TMPDIR`` are under the part's state folder. LocalStack
-also writes ``/tmp/localstack-s3-storage`` (a hard-coded path): ``stop()`` removes it.
+also writes ``/tmp/localstack-s3-storage`` (a hard-coded path): in LocalStack's own mount namespace
+that folder is the part's ``s3-storage`` (a bind mount), which ``stop()`` removes.
 
 Credentials: LocalStack accepts any access key on its API (``CREDENTIALS``); it verifies pre-signed
 URL signatures against the secret ``test`` (``PRESIGN_SECRET``).
@@ -245,8 +246,15 @@ class LocalStackPart:
             raise PartError(PART, f"{self.endpoint_url} already answers: another LocalStack runs in namespace {self.netns}")
         python = str(venv_dir(self.version) / "bin" / "python")
         env = self._env()
-        self.proc = Process(PART, f"gateway-{self.netns}", [python, "-m", "localstack.runtime.main"], env=env,
-                            cwd=self.home, netns=self.netns)
+        # `ip netns exec` runs it in a mount namespace of its own (the host's mounts are slaves there):
+        # LocalStack's hard-coded S3 folder is bind-mounted onto this part's own, so two LocalStacks
+        # (the sandbox's, a test's) never share or delete each other's objects.
+        storage = self.home / "s3-storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        S3_STORAGE.mkdir(parents=True, exist_ok=True)  # the mount point: an empty folder on the host
+        argv = ["sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", str(storage), str(S3_STORAGE),
+                python, "-m", "localstack.runtime.main"]
+        self.proc = Process(PART, f"gateway-{self.netns}", argv, env=env, cwd=self.home, netns=self.netns)
         saved = {k: os.environ.pop(k) for k in _DROP_ENV if k in os.environ}
         try:
             t0 = time.monotonic()
@@ -307,8 +315,8 @@ class LocalStackPart:
         self.proc.stop(timeout=15)
         if not keep_network:
             self.network_down()
-        if ours:  # the hard-coded folder is shared with any other LocalStack: only after ours ran
-            shutil.rmtree(S3_STORAGE, ignore_errors=True)
+        if ours:  # its objects, in the folder bind-mounted over LocalStack's hard-coded one
+            shutil.rmtree(self.home / "s3-storage", ignore_errors=True)
         shutil.rmtree(self.home / "tmp", ignore_errors=True)
 
     def restart(self, timeout: float = 120.0) -> dict:

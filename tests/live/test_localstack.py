@@ -178,35 +178,47 @@ def test_the_501_answer_is_classified_by_the_answer_not_by_a_name(localstack):
 
 
 def test_presigned_urls_are_checked_for_signature_and_expiry(localstack):
-    """What moto cannot give: LocalStack refuses a wrongly signed and an expired pre-signed URL
-    (with an access key it made itself, checked against that key's own secret)."""
+    """What moto cannot give: LocalStack refuses a wrongly signed, a tampered and an expired
+    pre-signed URL (with an access key it made itself, checked against that key's own secret), and
+    asbuilt's refusal checks (BNDL-02, IAM-06) read its answers as proof."""
     import time
     import urllib.error
     import urllib.request
 
     import boto3
 
+    from asbuilt.probes import bundle_store as bs
+    from asbuilt.probes.aws import without_expect_continue
+    from asbuilt.rules import iam
+
     localstack.restart()
     creds = ls.registered_credentials(localstack.endpoint_url)
-    s3 = boto3.client("s3", endpoint_url=localstack.endpoint_url, region_name="us-east-1", **creds)
+    s3 = without_expect_continue(boto3.client("s3", endpoint_url=localstack.endpoint_url, region_name="us-east-1",
+                                              **creds))
     s3.create_bucket(Bucket="asbuilt-presign-check")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def status(url: str, method: str = "GET", data: bytes | None = None) -> int:
+    def status(url: str) -> int:
         try:
-            with opener.open(urllib.request.Request(url, method=method, data=data), timeout=10) as resp:
+            with opener.open(urllib.request.Request(url), timeout=10) as resp:
                 return resp.status
         except urllib.error.HTTPError as exc:
             return exc.code
 
     params = {"Bucket": "asbuilt-presign-check", "Key": "bundle.zip"}
-    # The object is put with a plain HTTP PUT (LocalStack without IAM enforcement takes it): botocore's
-    # PutObject gets an answer from LocalStack's hypercorn gateway it cannot parse (BadStatusLine).
-    assert status(f"{localstack.endpoint_url}/{params['Bucket']}/{params['Key']}", "PUT", b"zip") == 200
-    assert status(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)) == 200
+    # botocore's PutObject sends Expect: 100-continue, on which LocalStack's hypercorn gateway closes
+    # the connection; without it (asbuilt's S3 clients) the upload goes through
+    s3.put_object(Body=b"zip", **params)
+    good = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
+    assert status(good) == 200
     forged = boto3.client("s3", endpoint_url=localstack.endpoint_url, region_name="us-east-1",
                           aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key="not-the-secret-0000")
     assert status(forged.generate_presigned_url("get_object", Params=params, ExpiresIn=60)) == 403
-    expired = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=1)
-    time.sleep(2.5)
-    assert status(expired) == 403
+    signed_at = time.time()
+    expiring = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=1)
+    got = bs.refusals(good, 10, [str(localstack.subnet)], expiring, signed_at + 1, custom_endpoint=True)
+    assert got["tampered_signature"]["status"] == 403, got
+    assert got["tampered_signature"]["code"] == "SignatureDoesNotMatch", got
+    assert got["expired"]["status"] == 403 and got["expired"]["answered_by"] == "LocalStack", got
+    findings, clause = iam.presign_enforcement("s3://asbuilt-presign-check/bundle.zip", got)
+    assert findings == [] and clause.count("is refused (HTTP 403") == 2, clause
