@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--parameter", action="append", default=[], dest="cfn_parameters", metavar="NAME=VALUE",
                    help="a CloudFormation parameter value for the templates scanned, as aws cloudformation deploy "
                         "--parameter-overrides (repeatable); decides Conditions and Fn::If")
+    s.add_argument("--parameter-file", action="append", type=Path, default=[], dest="cfn_parameter_files",
+                   metavar="FILE", help="CloudFormation parameter values in a file: ParameterKey/ParameterValue "
+                   "list (create-stack --parameters file://), {\"Parameters\": {...}} template configuration, "
+                   "NAME=VALUE list or mapping (repeatable; --parameter wins)")
     s.add_argument("--release", metavar="NAME", help="Helm release name the charts are rendered as (default: the "
                    "chart's name)")
     s.add_argument("--namespace", metavar="NS", help="namespace the charts are rendered into (default: the release's name)")

@@ -326,6 +326,7 @@ class StaticSection(_Strict):
     terraform_plan: list[Path] = []  # `terraform show -json` of a plan or a state
     cloudformation: list[Path] = []
     cloudformation_parameters: dict[str, str | int | float | bool | list[str]] = {}  # values for the deploy
+    cloudformation_parameter_files: list[Path] = []  # the same in files (as --parameter-file reads them)
     charts: list[ChartSource] = []
     manifests: list[Annotated[ManifestSource, BeforeValidator(_manifest_entry)]] = []
     compose: list[Path] = []

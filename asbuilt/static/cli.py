@@ -38,9 +38,11 @@ def cmd_static(args: argparse.Namespace) -> int:
         check_file(Path(f).expanduser(), "Terraform variables", "config", InputError)
         inputs.tf_var_files.append(Path(f).expanduser().resolve())
     inputs.tf_vars = list(getattr(args, "tf_vars", None) or [])
-    from asbuilt.static.engine import cfn_parameters
+    from asbuilt.static.engine import cfn_parameter_file, cfn_parameters
 
-    inputs.cfn_parameters = cfn_parameters(list(getattr(args, "cfn_parameters", None) or []))
+    for f in getattr(args, "cfn_parameter_files", None) or []:  # files first: --parameter wins
+        inputs.cfn_parameters.update(cfn_parameter_file(Path(f).expanduser()))
+    inputs.cfn_parameters.update(cfn_parameters(list(getattr(args, "cfn_parameters", None) or [])))
     return execute(Request(
         label=" ".join(str(p) for p in args.paths), profile=profile, report_dir=report_dir, selection=selection,
         static_inputs=inputs, builtins=bool(getattr(args, "with_checkov_builtins", False))))

@@ -340,7 +340,9 @@ def discover_target(target: Any, profile: Any = None) -> Inputs:
         inputs.terraform.append(resolve(p))
     for p in st.terraform_plan:
         inputs.terraform_plans.append(resolve(p))
-    inputs.cfn_parameters = {str(k): _param_text(v) for k, v in st.cloudformation_parameters.items()}
+    for p in st.cloudformation_parameter_files:  # the files first: values written in the target win
+        inputs.cfn_parameters.update(cfn_parameter_file(resolve(p)))
+    inputs.cfn_parameters.update({str(k): _param_text(v) for k, v in st.cloudformation_parameters.items()})
     for p in st.cloudformation:
         full = resolve(p)
         files = [full] if full.is_file() else [f for f in _walk(full)[0] if f.suffix.lower() in YAML_SUFFIXES + JSON_SUFFIXES]
@@ -448,6 +450,36 @@ def cfn_parameters(assignments: list[str]) -> dict[str, str]:
                              "CloudFormation parameters are)")
         out[name.strip()] = value
     return out
+
+
+def cfn_parameter_file(path: Path) -> dict[str, str]:
+    """Parameter values from a file, in the forms the AWS tools write them (JSON or YAML):
+    ``[{"ParameterKey": k, "ParameterValue": v}, ...]`` (create-stack/update-stack ``--parameters
+    file://``), ``{"Parameters": {k: v}}`` (a CodePipeline template configuration), ``["k=v", ...]``
+    (deploy ``--parameter-overrides file://``) or a plain ``{k: v}`` mapping. A parameter with
+    ``UsePreviousValue`` has no value here: it stays undecided."""
+    from asbuilt.safeio import check_file
+
+    check_file(path, "CloudFormation parameters", "config", InputError)
+    where = f"--parameter-file {display_path(path)}"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: not JSON or YAML ({' '.join(str(exc).split())[:120]})") from None
+    if isinstance(doc, dict) and "Parameters" in doc:  # a template configuration: its Parameters mapping
+        doc = doc["Parameters"] if isinstance(doc["Parameters"], dict) else None
+    out: dict[str, str] = {}
+    if isinstance(doc, list) and all(isinstance(i, str) for i in doc):
+        return cfn_parameters(doc)
+    if isinstance(doc, list) and all(isinstance(i, dict) and "ParameterKey" in i for i in doc):
+        for item in doc:
+            if "ParameterValue" in item and not item.get("UsePreviousValue"):
+                out[str(item["ParameterKey"])] = _param_text(item["ParameterValue"])
+        return out
+    if isinstance(doc, dict) and all(isinstance(v, (str, int, float, bool, list)) for v in doc.values()):
+        return {str(k): _param_text(v) for k, v in doc.items()}
+    raise InputError(f"{where}: expected a list of ParameterKey/ParameterValue, a list of NAME=VALUE, "
+                     "{\"Parameters\": {NAME: VALUE}} or a NAME: VALUE mapping")
 
 
 def _param_text(value: Any) -> str:

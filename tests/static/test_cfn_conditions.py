@@ -182,3 +182,54 @@ def test_a_malformed_parameter_is_one_line_and_exit_2(tmp_path, capsys, bad):
     assert main(["static", str(_template(tmp_path)), "--parameter", bad, "--report-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--parameter" in err and "NAME=VALUE" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("form", ["create-stack", "template-configuration", "overrides", "mapping"])
+def test_a_parameter_file_in_each_form_the_aws_tools_write(tmp_path, form):
+    from asbuilt.cli import main
+
+    docs = {
+        "create-stack": [{"ParameterKey": "EnvironmentType", "ParameterValue": "staging"},
+                         {"ParameterKey": "Other", "UsePreviousValue": True}],
+        "template-configuration": {"Parameters": {"EnvironmentType": "staging"}, "Tags": {"team": "platform"}},
+        "overrides": ["EnvironmentType=staging"],
+        "mapping": {"EnvironmentType": "staging"},
+    }
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(docs[form]))
+    report = tmp_path / "reports"
+    assert main(["static", str(_template(tmp_path)), "--parameter-file", str(params),
+                 "--report-dir", str(report)]) == 1
+    results = {c["id"]: c for c in json.loads((report / "results.json").read_text())["controls"]}
+    assert results["HA-02"]["status"] == "pass" and results["HA-01"]["status"] == "fail"
+    # --parameter given as well wins over the file
+    assert main(["static", str(_template(tmp_path)), "--parameter-file", str(params), "--parameter",
+                 "EnvironmentType=prod", "--report-dir", str(tmp_path / "r2")]) in (0, 1)
+    prod = {c["id"]: c for c in json.loads((tmp_path / "r2" / "results.json").read_text())["controls"]}
+    assert "ReadReplica" in prod["HA-01"]["message"]  # the replica exists only when IsProduction
+    assert "ReadReplica" not in results["HA-01"]["message"]
+
+
+def test_a_target_names_parameter_files_and_its_own_values_win(tmp_path):
+    from asbuilt.static.engine import discover_target
+    from asbuilt.target import load_target
+
+    _template(tmp_path)
+    (tmp_path / "prod.json").write_text(json.dumps({"Parameters": {"EnvironmentType": "staging", "Size": "2"}}))
+    target = tmp_path / "target.yaml"
+    target.write_text("name: stack\nstatic:\n  cloudformation: [cfn/database.yaml]\n"
+                      "  cloudformation_parameter_files: [prod.json]\n"
+                      "  cloudformation_parameters:\n    EnvironmentType: prod\n")
+    assert discover_target(load_target(target)).cfn_parameters == {"EnvironmentType": "prod", "Size": "2"}
+
+
+@pytest.mark.parametrize("text", ["{not json: [", "[1, 2]", '{"Parameters": [1]}', '"just a string"'])
+def test_a_bad_parameter_file_is_one_line_and_exit_2(tmp_path, capsys, text):
+    from asbuilt.cli import main
+
+    params = tmp_path / "params.json"
+    params.write_text(text)
+    assert main(["static", str(_template(tmp_path)), "--parameter-file", str(params),
+                 "--report-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--parameter-file" in err and len(err.splitlines()) == 1, err
