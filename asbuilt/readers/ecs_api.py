@@ -122,6 +122,16 @@ class EcsReader:
                 for name, value in env.items():
                     w.environment.append(EnvVar(str(name), classify_value(value), "environment",
                                                 f"{where} environment {name}"))
+                # environmentFiles (S3 .env objects): their variables may hold credentials, and asbuilt
+                # never fetches objects that can hold secret values, so what they set is unknown
+                for i, ef in enumerate(c.get("environmentFiles") or []):
+                    ref = str(ef.get("value", ""))
+                    w.environment.append(EnvVar(
+                        f"(env_file {ref})",
+                        Unknown(f"the variables of environment file {ref} are not read (asbuilt does not fetch S3 "
+                                "objects that can hold secret values); pass credentials in secrets[] from Secrets "
+                                "Manager instead", f"{where} environmentFiles[{i}]"),
+                        "env_file", f"{where} environmentFiles[{i}]"))
                 for s in c.get("secrets") or []:
                     value_from = str(s.get("valueFrom", ""))
                     arn = secret_id(value_from)

@@ -123,3 +123,39 @@ def test_static_and_live_readers_fill_one_shape(endpoint):
         assert s["needs_credentials"] and v["needs_credentials"]
         assert {n for x in s["secrets"] for n in x["var_names"]} == {n for x in v["secrets"] for n in x["var_names"]}
         assert all(x["backend"] == "secretsmanager" for x in s["secrets"] + v["secrets"])
+
+
+def test_an_s3_environment_file_is_an_unknown_never_a_pass(endpoint):
+    """A task definition's environmentFiles (S3 .env objects) may set the credentials: asbuilt does
+    not fetch them, so CPX-02 is error naming the file, not pass on the variables it could see."""
+    import boto3
+
+    got, reader, _ = _read(endpoint, [])
+    ecs = boto3.client("ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    td = ecs.describe_task_definition(taskDefinition=got["task_definitions"]["connect"])["taskDefinition"]
+    containers = [{**c, "environmentFiles": [{"value": "arn:aws:s3:::cfg-bucket/connect.env", "type": "s3"}]}
+                  for c in td["containerDefinitions"]]
+    new = ecs.register_task_definition(family=td["family"], containerDefinitions=containers,
+                                       **{k: td[k] for k in ("cpu", "memory", "networkMode",
+                                                             "requiresCompatibilities") if k in td})
+    arn = new["taskDefinition"]["taskDefinitionArn"]
+    cluster = reader.section.cluster
+    for svc in ecs.describe_services(cluster=cluster, services=ecs.list_services(cluster=cluster)["serviceArns"])[
+            "services"]:
+        if svc["taskDefinition"] == got["task_definitions"]["connect"]:
+            ecs.update_service(cluster=cluster, service=svc["serviceName"], taskDefinition=arn)
+    _, reader, _ = _read_again(endpoint, got)
+    v = _cpx02(reader)
+    assert v.status == "error", v.message
+    assert "arn:aws:s3:::cfg-bucket/connect.env" in v.message and "not read" in v.message
+
+
+def _read_again(endpoint: str, got: dict):
+    """The reader over what moto holds now (no reset, no provisioning)."""
+    target = Target.model_validate({
+        "name": "composex-moto", "profile": "composex-ecs",
+        "aws": {"region": "us-east-1", "endpoint_url": endpoint},
+        "ecs": cx.ecs_target_section(got), "allowed_networks": ["127.0.0.0/8"]})
+    probe = AwsProbe(target.aws, allowed_networks=target.allowed_networks)
+    return got, EcsReader(probe, target.ecs), probe
