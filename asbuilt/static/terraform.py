@@ -112,7 +112,7 @@ class TfIndex:
         for pending, prefix in self._dynamic:  # once every variable is known
             for res in pending:
                 copy = expand(res.conf, res.file, res.type, _strip_index(res.name),
-                              lambda n, p=prefix: self._variable_value(p, n))
+                              lambda n, p=prefix: self.variable_value(p, n))  # KeyError: no value
                 if copy is not None:
                     res.conf_id, res.conf = id(res.conf), copy
         self._dynamic = []
@@ -124,11 +124,6 @@ class TfIndex:
         if not prefix and name in self._values:
             return self._values[name]
         raise KeyError(name)
-
-    def _variable_value(self, prefix: str, name: str) -> Any:
-        if prefix + name in self._values:
-            return self._values[prefix + name]
-        return None if prefix else self._values.get(name)
 
     def add(self, block: str, rtype: str, name: str, conf: dict, file_path: str, prefix: str) -> TfRes:
         data = "data." if block == "data" else ""
@@ -493,6 +488,14 @@ class TerraformModel:
             if is_unknown(whole):  # a plan's inline rules known only after apply: not "no rules"
                 sg.ingress.append({"resource": str(r.loc), "protocol": whole, "from_port": whole, "to_port": whole,
                                    "cidrs_v4": [whole], "cidrs_v6": [], "groups": [], "prefix_lists": []})
+            from asbuilt.static.tfdynamic import UNKNOWN_DYNAMIC
+
+            for dyn in r.conf.get(UNKNOWN_DYNAMIC) or []:  # a dynamic "ingress" whose for_each is not known
+                u = Unknown(f'the rules of the dynamic "ingress" block with for_each = {dyn["for_each"]} are not known '
+                            "statically (give the variables it reads with --var / --var-file, or scan a plan file)",
+                            str(r.loc), dyn["for_each"])
+                sg.ingress.append({"resource": str(r.loc), "protocol": u, "from_port": u, "to_port": u,
+                                   "cidrs_v4": [u], "cidrs_v6": [], "groups": [], "prefix_lists": []})
             for blk in hcl.blocks(r.conf, "ingress"):
                 groups = self.keys(hcl.get(blk, "security_groups"), r.prefix)
                 if hcl.to_bool(hcl.get(blk, "self")):

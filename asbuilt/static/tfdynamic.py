@@ -97,25 +97,218 @@ def collection(expr: Any, folder: str, variable: Any) -> Any:
 
 
 def evaluate(text: str, folder: str, variable: Any) -> Any:
-    """A small expression (var.x, local.x, toset/tolist/tomap/values/keys of one) or None."""
+    """The value of an expression over what is known statically, or None (not known):
+    ``var.x``, ``local.x``, ``toset/tolist/tomap/values/keys`` of one, a for-expression over one
+    (``[for r in var.rules : r if r.enabled]``, ``{for r in local.rules : "${r.port}" => r}``) and a
+    conditional whose condition is known (``var.enabled ? [1] : []``, ``var.x != null ? [var.x] :
+    []``, ``length(var.y) > 0 ? toset(var.y) : toset([])``), the forms registry modules write.
+    ``variable(name)`` gives a variable's value (None for a null one) or raises KeyError."""
+    got = _value(text.strip(), folder, variable, {})
+    return None if got is _UNKNOWN or got is None else got
+
+
+_UNKNOWN = object()  # not known statically (None is HCL's null)
+_FOR_LIST = re.compile(r"^\[\s*for\s+(\w+)(?:\s*,\s*(\w+))?\s+in\s+(.+?)\s*:\s*(.+?)(?:\s+if\s+(.+?))?\s*\]$", re.S)
+_FOR_MAP = re.compile(r"^\{\s*for\s+(\w+)(?:\s*,\s*(\w+))?\s+in\s+(.+?)\s*:\s*(.+?)\s*=>\s*(.+?)"
+                      r"(?:\s+if\s+(.+?))?\s*\}$", re.S)
+_REF = re.compile(r"^([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*|\[\"[^\"]*\"\]|\[\d+\])*)$")
+
+
+def _top_level(text: str, sep: str) -> int:
+    """Index of the first ``sep`` outside brackets and quotes, or -1."""
+    depth, quote, i = 0, False, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quote = False
+        elif ch == '"':
+            quote = True
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            return i
+        i += 1
+    return -1
+
+
+def _literal(text: str) -> Any:
+    """A literal as written in HCL (or as python-hcl2 prints it), else _UNKNOWN."""
+    import ast
+    import json
+
+    t = text.strip()
+    if t in ("null", "None"):
+        return None
+    if t in ("true", "True"):
+        return True
+    if t in ("false", "False"):
+        return False
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(t)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        return value if _known(value) else _UNKNOWN
+    return _UNKNOWN
+
+
+def _value(text: str, folder: str, variable: Any, scope: dict[str, Any]) -> Any:
     text = text.strip()
+    if text.startswith("${") and text.endswith("}") and _WHOLE.match(text) and "${" not in text[2:]:
+        text = text[2:-1].strip()
+    if not text:
+        return _UNKNOWN
+    if text.startswith("(") and text.endswith(")") and _top_level(text[1:-1], ")") == -1:
+        return _value(text[1:-1], folder, variable, scope)
+    q = _top_level(text, "?")
+    if q > 0:  # cond ? a : b
+        rest = text[q + 1:]
+        c = _top_level(rest, ":")
+        if c < 0:
+            return _UNKNOWN
+        cond = _condition(text[:q], folder, variable, scope)
+        if cond is _UNKNOWN:
+            return _UNKNOWN
+        return _value(rest[:c] if cond else rest[c + 1:], folder, variable, scope)
     w = _WRAPPERS.match(text)
     if w:
-        inner = evaluate(w.group(2), folder, variable)
+        inner = _value(w.group(2), folder, variable, scope)
         if w.group(1) in ("values", "keys"):
             if not isinstance(inner, dict):
-                return None
+                return _UNKNOWN
             return [inner[k] for k in sorted(inner)] if w.group(1) == "values" else sorted(inner)
         return inner
-    m = re.fullmatch(r"local\.([A-Za-z_][\w-]*)", text)
+    m = re.fullmatch(r"length\((.*)\)", text, re.S)
     if m:
-        value = _locals(folder).get(m.group(1))
-        return value if value is not None and _known(value) else None
-    m = re.fullmatch(r"var\.([A-Za-z_][\w-]*)", text)
-    if m:
-        value = variable(m.group(1))
-        return value if value is not None and _known(value) else None
-    return None
+        inner = _value(m.group(1), folder, variable, scope)
+        return len(inner) if isinstance(inner, (list, dict, str)) else _UNKNOWN
+    for pattern, is_map in ((_FOR_LIST, False), (_FOR_MAP, True)):
+        m = pattern.match(text)
+        if m:
+            return _for(m, is_map, folder, variable, scope)
+    ref = _REF.match(text)
+    if ref:
+        head, path = ref.group(1), ref.group(2)
+        if head in scope:
+            found, v = _lookup(scope[head], path)
+            return v if found else _UNKNOWN
+        if head in ("var", "local") and path.startswith("."):
+            name = re.match(r"\.([A-Za-z_][\w-]*)", path).group(1)
+            rest = path[len(name) + 1:]
+            if head == "local":
+                locs = _locals(folder)
+                if name not in locs:
+                    return _UNKNOWN
+                base = locs[name]
+            else:
+                try:
+                    base = variable(name)
+                except KeyError:
+                    return _UNKNOWN
+            if not _known(base):
+                return _UNKNOWN
+            found, v = _lookup(base, rest)
+            return v if found else _UNKNOWN
+    if text.startswith('"') and text.endswith('"') and "${" in text:  # a template: "${r.port}-${r.protocol}"
+        parts = []
+        for piece in re.split(r"(\$\{[^}]*\})", text[1:-1]):
+            if piece.startswith("${"):
+                v = _value(piece[2:-1], folder, variable, scope)
+                if v is _UNKNOWN or isinstance(v, (dict, list)) or v is None:
+                    return _UNKNOWN
+                parts.append(str(v).lower() if isinstance(v, bool) else str(v))
+            else:
+                parts.append(piece)
+        return "".join(parts)
+    if text.startswith("[") and text.endswith("]") and "for " not in text.split("[", 1)[1][:5]:
+        literal = _literal(text)
+        if literal is not _UNKNOWN:
+            return literal
+        items, inner = [], text[1:-1].strip()
+        while inner:  # [var.x, "a"]: each element on its own
+            cut = _top_level(inner, ",")
+            piece, inner = (inner, "") if cut < 0 else (inner[:cut], inner[cut + 1:].strip())
+            piece = piece.strip().strip("'") if piece.strip().startswith("'${") else piece
+            v = _value(piece, folder, variable, scope)
+            if v is _UNKNOWN:
+                return _UNKNOWN
+            items.append(v)
+        return items
+    return _literal(text)
+
+
+def _for(m: re.Match, is_map: bool, folder: str, variable: Any, scope: dict[str, Any]) -> Any:
+    first, second, coll_text = m.group(1), m.group(2), m.group(3)
+    if is_map:
+        key_text, val_text, cond_text = m.group(4), m.group(5), m.group(6)
+        if val_text.endswith("..."):
+            return _UNKNOWN  # grouping mode
+    else:
+        val_text, cond_text, key_text = m.group(4), m.group(5), None
+    coll = _value(coll_text, folder, variable, scope)
+    if isinstance(coll, dict):
+        pairs = [(k, v) for k, v in coll.items() if not str(k).startswith("__")]
+    elif isinstance(coll, (list, set, tuple)):
+        pairs = list(enumerate(coll))
+    else:
+        return _UNKNOWN
+    out_list: list[Any] = []
+    out_map: dict[str, Any] = {}
+    for k, v in pairs:
+        local = {**scope, **({first: k, second: v} if second else {first: v})}
+        if cond_text is not None:
+            keep = _condition(cond_text, folder, variable, local)
+            if keep is _UNKNOWN:
+                return _UNKNOWN
+            if not keep:
+                continue
+        value = _value(val_text, folder, variable, local)
+        if value is _UNKNOWN:
+            return _UNKNOWN
+        if is_map:
+            key = _value(key_text, folder, variable, local)
+            if key is _UNKNOWN or isinstance(key, (dict, list)) or key in out_map:
+                return _UNKNOWN  # a duplicate key is Terraform's error, not a value
+            out_map[str(key).lower() if isinstance(key, bool) else str(key)] = value
+        else:
+            out_list.append(value)
+    return out_map if is_map else out_list
+
+
+def _condition(text: str, folder: str, variable: Any, scope: dict[str, Any]) -> Any:
+    """A boolean condition over known values: True, False or _UNKNOWN."""
+    text = text.strip()
+    for op in ("&&", "||"):
+        cut = _top_level(text, op)
+        if cut > 0:
+            a = _condition(text[:cut], folder, variable, scope)
+            b = _condition(text[cut + 2:], folder, variable, scope)
+            if a is _UNKNOWN or b is _UNKNOWN:
+                return _UNKNOWN
+            return (a and b) if op == "&&" else (a or b)
+    if text.startswith("!") and not text.startswith("!="):
+        inner = _condition(text[1:], folder, variable, scope)
+        return _UNKNOWN if inner is _UNKNOWN else not inner
+    for op in ("==", "!=", ">=", "<=", ">", "<"):
+        cut = _top_level(text, op)
+        if cut <= 0:
+            continue
+        a = _value(text[:cut], folder, variable, scope)
+        b = _value(text[cut + len(op):], folder, variable, scope)
+        if a is _UNKNOWN or b is _UNKNOWN:
+            return _UNKNOWN
+        if op in ("==", "!="):
+            return (a == b) if op == "==" else (a != b)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+            return _UNKNOWN
+        return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+    v = _value(text, folder, variable, scope)
+    return v if isinstance(v, bool) else _UNKNOWN
 
 
 def _items(value: Any) -> list[tuple[Any, Any]] | None:
@@ -185,15 +378,6 @@ def _checkov_form(value: Any) -> Any:
     return value
 
 
-def _rendered_content(conf: dict, block: str) -> dict:
-    for d in conf.get("dynamic") or []:
-        if isinstance(d, dict) and block in d:
-            body = _unwrap(d[block])
-            if isinstance(body, dict):
-                return body
-    return {}
-
-
 def expand(conf: dict, file_path: str, rtype: str, name: str, variable: Any) -> dict | None:
     """A copy of conf with each dynamic block whose for_each is known expanded, or None if none is."""
     if "dynamic" not in conf:
@@ -207,48 +391,77 @@ def expand(conf: dict, file_path: str, rtype: str, name: str, variable: Any) -> 
     if raw is None:
         return None
     folder = os.path.dirname(str(file_path))
-    expanded: dict[str, list[dict]] = {}
-    for d in raw.get("dynamic", []) or []:
-        for block, spec in (d.items() if isinstance(d, dict) else []):
-            spec = _unwrap(spec)
-            if not isinstance(spec, dict) or block in expanded:
-                continue
-            items = _items(collection(spec.get("for_each"), folder, variable))
-            if items is None:
-                continue
-            if str(_unwrap(spec.get("for_each"))).replace(" ", "").startswith("${toset("):
-                items = [(v, v) for _, v in items]  # a set's each.key is the element itself
-            it = _unwrap(spec.get("iterator"))
-            it = _WHOLE.match(it).group(1) if isinstance(it, str) and _WHOLE.match(it) else (it or block)
-            content = _unwrap(spec.get("content")) or {}
-            if isinstance(content, dict) and "dynamic" in content:
-                continue  # nested dynamic blocks stay unexpanded
-            rendered = _rendered_content(conf, block)
-            mentions = re.compile(rf"\b{re.escape(str(it))}\.(key|value)\b")
-            for attr in list(content) if isinstance(content, dict) else []:
-                if mentions.search(str(content[attr])):
-                    continue
-                whole = _WHOLE.match(str(_unwrap(content[attr]))) if isinstance(_unwrap(content[attr]), str) else None
-                value = evaluate(whole.group(1), folder, variable) if whole else None
-                if value is not None:  # values(var.x), local.y: what does not use the iterator
-                    content = {**content, attr: [value]}
-                elif attr in rendered:  # as checkov evaluated it
-                    content = {**content, attr: rendered[attr]}
-            expanded[block] = [_checkov_form(_substitute(content, str(it), k, v)) for k, v in items]
-    if not expanded:
+    raw_entries = [(block, _unwrap(spec)) for d in raw.get("dynamic", []) or [] if isinstance(d, dict)
+                   for block, spec in d.items()]
+    rendered_entries = [(block, body) for d in conf.get("dynamic") or [] if isinstance(d, dict)
+                        for block, body in d.items()]
+    # One entry per `dynamic` block as written, in order (a resource may have several of one name:
+    # an ingress per rule family); checkov's rendering lists them the same way. When the two do not
+    # line up, checkov's rendering is kept as it is (unknown facts), never half-expanded.
+    if [b for b, _ in raw_entries] != [b for b, _ in rendered_entries]:
+        return None
+    results: list[list[dict] | None] = []
+    for (block, spec), (_, rendered_body) in zip(raw_entries, rendered_entries):
+        results.append(_expand_one(block, spec, _unwrap(rendered_body), folder, variable))
+    unknown = [(block, spec) for (block, spec), r in zip(raw_entries, results)
+               if r is None and block in UNKNOWN_AWARE]
+    if all(r is None for r in results) and not unknown:
         return None
     out = dict(conf)
-    rest = []
-    for d in conf.get("dynamic") or []:
-        if isinstance(d, dict):
-            left = {k: v for k, v in d.items() if k not in expanded}
-            if left:
-                rest.append(left)
+    if unknown:  # how many blocks these make is not known: a marker the reader turns into unknown rules
+        out[UNKNOWN_DYNAMIC] = [{"block": block, "for_each": _for_each_text(spec)} for block, spec in unknown]
+    rest = [{block: body} for (block, body), r in zip(rendered_entries, results)
+            if r is None and block not in UNKNOWN_AWARE]
     if rest:
         out["dynamic"] = rest
     else:
         out.pop("dynamic", None)
-    for block, blocks in expanded.items():
-        existing = out.get(block) or []
-        out[block] = (existing if isinstance(existing, list) else [existing]) + blocks
+    for (block, _), blocks in zip(raw_entries, results):
+        if blocks is not None:
+            existing = out.get(block) or []
+            out[block] = (existing if isinstance(existing, list) else [existing]) + blocks
     return out
+
+
+# Blocks whose readers carry "a dynamic block not known statically" as unknown facts (the
+# security group's inline ingress rules). Checkov's rendering of such a block's content is a guess
+# (it can substitute an element of a different collection), so it is dropped for them, not judged.
+UNKNOWN_AWARE = ("ingress",)
+UNKNOWN_DYNAMIC = "__asbuilt_unknown_dynamic__"
+
+
+def _for_each_text(spec: Any) -> str:
+    text = str(_unwrap(spec.get("for_each")) if isinstance(spec, dict) else "?")
+    m = _WHOLE.match(text)
+    return (m.group(1) if m else text).replace("None", "null")[:200]
+
+
+def _expand_one(block: str, spec: Any, rendered: Any, folder: str, variable: Any) -> list[dict] | None:
+    """The blocks one ``dynamic`` block makes, or None when its for_each is not known."""
+    if not isinstance(spec, dict):
+        return None
+    items = _items(collection(spec.get("for_each"), folder, variable))
+    if items is None:
+        return None
+    if str(_unwrap(spec.get("for_each"))).replace(" ", "").startswith("${toset("):
+        items = [(v, v) for _, v in items]  # a set's each.key is the element itself
+    it = _unwrap(spec.get("iterator"))
+    it = _WHOLE.match(it).group(1) if isinstance(it, str) and _WHOLE.match(it) else (it or block)
+    content = _unwrap(spec.get("content")) or {}
+    if isinstance(content, dict) and "dynamic" in content:
+        return None  # nested dynamic blocks stay unexpanded
+    rendered = _unwrap(rendered.get("content")) if isinstance(rendered, dict) and "content" in rendered else rendered
+    rendered = rendered if isinstance(rendered, dict) else {}
+    mentions = re.compile(rf"\b{re.escape(str(it))}\.(key|value)\b")
+    for attr in list(content) if isinstance(content, dict) else []:
+        if mentions.search(str(content[attr])):
+            continue
+        if _known(content[attr]):
+            continue  # a literal (from_port = 9187): checkov's rendering of dynamic content can be wrong there
+        whole = _WHOLE.match(str(_unwrap(content[attr]))) if isinstance(_unwrap(content[attr]), str) else None
+        value = evaluate(whole.group(1), folder, variable) if whole else None
+        if value is not None:  # values(var.x), local.y: what does not use the iterator
+            content = {**content, attr: [value]}
+        elif attr in rendered:  # as checkov evaluated it
+            content = {**content, attr: rendered[attr]}
+    return [_checkov_form(_substitute(content, str(it), k, v)) for k, v in items]
