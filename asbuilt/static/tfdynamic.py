@@ -229,11 +229,11 @@ def _value(text: str, folder: str, variable: Any, scope: dict[str, Any]) -> Any:
         literal = _literal(text)
         if literal is not _UNKNOWN:
             return literal
-        items, inner = [], text[1:-1].strip()
-        while inner:  # [var.x, "a"]: each element on its own
-            cut = _top_level(inner, ",")
-            piece, inner = (inner, "") if cut < 0 else (inner[:cut], inner[cut + 1:].strip())
-            piece = piece.strip().strip("'") if piece.strip().startswith("'${") else piece
+        from asbuilt.static.hcl import _split_args
+
+        items = []
+        for piece in _split_args(text[1:-1]) or [text[1:-1]]:  # [var.x, "a"]: each element on its own
+            piece = piece.strip("'") if piece.startswith("'${") else piece  # python-hcl2's '${var.x}'
             v = _value(piece, folder, variable, scope)
             if v is _UNKNOWN:
                 return _UNKNOWN
