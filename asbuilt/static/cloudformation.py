@@ -79,6 +79,7 @@ class CfnModel:
         self.given = {str(k): v for k, v in (parameters or {}).items() if str(k) in self.parameters}
         raw = _raw_template(file) if file != "(checkov)" else {}
         self.conditions: dict = raw.get("Conditions") or template.get("Conditions") or {}
+        self.mappings: dict = raw.get("Mappings") or template.get("Mappings") or {}
         raw_resources = raw.get("Resources") or {}
         # checkov put the parameters' defaults in for Ref: with other values given, read the template as written
         self._raw_props = {n: (raw_resources.get(n) or {}).get("Properties") or {} for n in self.resources} \
@@ -149,6 +150,28 @@ class CfnModel:
                 return unknown if unknown is not None else not decisive
         return Unknown(f"{str(_clean(v))[:80]} is not a condition asbuilt can evaluate")
 
+    def find_in_map(self, args: Any) -> Any:
+        """The value ``Fn::FindInMap [MapName, TopKey, SecondKey]`` gives (keys may be Refs to
+        parameters with a value), or Unknown saying which key is not known. A fourth argument
+        ``{"DefaultValue": x}`` (AWS::LanguageExtensions) is taken when the keys are not in the map."""
+        if not isinstance(args, list) or len(args) < 3:
+            return Unknown(f"Fn::FindInMap {str(_clean(args))[:80]} is not [MapName, TopKey, SecondKey]")
+        keys = [self._scalar(self.resolve(a)) for a in args[:3]]
+        for k in keys:
+            if is_unknown(k):
+                return Unknown(f"a key of Fn::FindInMap {str(_clean(args[:3]))[:80]} is not known ({k.reason})")
+        name, top, second = (_text(k) for k in keys)
+        mapping = self.mappings.get(name)
+        if not isinstance(mapping, dict):
+            return Unknown(f"Fn::FindInMap names mapping {name}, which the template does not define")
+        entry = mapping.get(top)
+        if isinstance(entry, dict) and second in entry:
+            return entry[second]
+        default = args[3].get("DefaultValue") if len(args) > 3 and isinstance(args[3], dict) else None
+        if default is not None:
+            return default
+        return Unknown(f"mapping {name} has no {top}/{second} (the deploy would fail)")
+
     def _scalar(self, v: Any) -> Any:
         if isinstance(v, dict) and "Ref" in v:
             ref = str(v["Ref"])
@@ -167,6 +190,9 @@ class CfnModel:
         """value with each Fn::If whose condition is decidable replaced by its branch, and
         ``Ref AWS::NoValue`` left out; an undecidable Fn::If stays (an unknown fact downstream)."""
         if isinstance(value, dict):
+            if "Fn::FindInMap" in value:
+                found = self.find_in_map(value["Fn::FindInMap"])
+                return value if is_unknown(found) else self.resolve(found)
             if "Fn::If" in value and isinstance(value["Fn::If"], list) and len(value["Fn::If"]) == 3:
                 cond, yes, no = value["Fn::If"]
                 truth = self.condition(str(cond))
@@ -253,6 +279,9 @@ class CfnModel:
                 return f"Ref {ref} names neither a parameter nor a resource of this template"
             if "Fn::ImportValue" in value:
                 return "Fn::ImportValue is resolved from another stack at deploy time"
+            if "Fn::FindInMap" in value:
+                found = self.find_in_map(value["Fn::FindInMap"])
+                return found.reason if is_unknown(found) else "Fn::FindInMap gives a value that is not known"
             if "Fn::If" in value:
                 cond = value["Fn::If"][0] if isinstance(value["Fn::If"], list) and value["Fn::If"] else "?"
                 why = self.condition(str(cond))

@@ -233,3 +233,52 @@ def test_a_bad_parameter_file_is_one_line_and_exit_2(tmp_path, capsys, text):
                  "--report-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--parameter-file" in err and len(err.splitlines()) == 1, err
+
+
+# Mappings keyed by a parameter or by the region, as the AWS samples write them.
+MAPPED = '''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    Default: dev
+    AllowedValues: [dev, prod]
+Mappings:
+  EnvConfig:
+    dev: {{MultiAZ: "false", Retention: 1}}
+    prod: {{MultiAZ: "true", Retention: 7}}
+  RegionConfig:
+    us-east-1: {{Retention: 7}}
+Resources:
+  DB:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: postgres
+      EngineVersion: "16.3"
+      DBInstanceClass: db.r6g.large
+      AllocatedStorage: 100
+      MultiAZ: !FindInMap [EnvConfig, !Ref Env, MultiAZ]
+      BackupRetentionPeriod: {retention}
+      MasterUsername: admin
+      ManageMasterUserPassword: true
+'''
+
+
+def test_find_in_map_takes_the_value_the_parameters_select(tmp_path):
+    path = tmp_path / "cfn" / "mapped.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(MAPPED.format(retention="!FindInMap [EnvConfig, !Ref Env, Retention]"))
+    dev = _by([path], tmp_path)  # the parameter's Default
+    assert dev["HA-01"].status == "fail" and "MultiAZ is false" in dev["HA-01"].message, dev["HA-01"].message
+    assert dev["HA-02"].status == "pass"
+    prod = _by([path], tmp_path, {"Env": "prod"})
+    assert prod["HA-01"].status == "pass", prod["HA-01"].message
+    assert "7 day" in prod["HA-02"].message
+
+
+def test_find_in_map_over_the_region_is_unknown_naming_it(tmp_path):
+    path = tmp_path / "cfn" / "regional.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(MAPPED.format(retention="!FindInMap [RegionConfig, !Ref AWS::Region, Retention]"))
+    v = _by([path], tmp_path, {"Env": "prod"})["HA-02"]
+    assert v.status == "error", v.message
+    assert "AWS::Region" in v.message and "FindInMap" in v.message, v.message
