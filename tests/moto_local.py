@@ -1,5 +1,5 @@
 """A moto server of the test's own (not the sandbox's): moto in server mode on 127.0.0.1, on a
-port given by ``ASBUILT_TEST_MOTO_PORT`` (default 15210), provisioned with the sandbox's
+port the kernel gives, provisioned with the sandbox's
 reference definition (asbuilt_sandbox/aws_reference.py), and a target file that points asbuilt
 at it with its AWS section only. Real moto over HTTP, read by the real probe and reader: no
 fake of AWS, and no Kafka, Kubernetes or network namespace needed."""
@@ -20,31 +20,44 @@ KEY_ID = "AKIAASBUILTMOTOTEST01"
 SECRET = "asbuilt-moto-test-secret-key-0123456789abcd"
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _port() -> int:
-    first = int(os.environ.get("ASBUILT_TEST_MOTO_PORT", "15210"))
-    for port in range(first, first + 10):
-        if _free(port):
-            return port
-    raise RuntimeError(f"no free port in {first}..{first + 9} for the test's moto server")
-
-
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 for the block; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+def moto_server(log: Path | None = None) -> Iterator[str]:
+    """A real moto server (``python -m moto.server``) on 127.0.0.1, on a port the kernel gives, for
+    the block; yields its endpoint URL and stops exactly that process afterwards. The one way the
+    tests start a moto of their own (the sandbox has its part, asbuilt_sandbox.parts.moto_server)."""
+    import subprocess
+    import sys
+    import time
 
-    port = _port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with opener.open(f"{url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace")[-500:] if log else ""
+                    raise RuntimeError(f"moto server did not start on {url}: {tail}") from None
+                time.sleep(0.2)
+        yield url
     finally:
-        server.stop()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log:
+            out.close()
 
 
 def reset(endpoint: str) -> None:
