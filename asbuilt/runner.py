@@ -73,6 +73,10 @@ def run(
     catalogue = load_catalogue()
     profile = load_profile(profile_arg or target.profile or "conncentric-aws")
     selection = Selection(select_controls(catalogue, profile, control_ids), live=live, static=static, strict=strict)
+    if live:
+        from asbuilt.target import check_tls_files
+
+        check_tls_files(target)
     return execute(Request(
         label=str(target_path), profile=profile, report_dir=report_dir, selection=selection, target=target,
         target_path=target_path, allow_mutating=allow_mutating, pytest_args=list(pytest_args or []),

@@ -437,6 +437,21 @@ def load_target(path: str | Path) -> Target:
     return target
 
 
+def check_tls_files(target: Target) -> None:
+    """Before a live run: the CA, certificate and key files the target names exist. Found missing
+    in the middle of the run, each would be one control's step error instead of the one line the
+    user needs (a static-only run reads none of them)."""
+    path = target.source
+    named = [("aws.ca_bundle", target.aws.ca_bundle if target.aws else None)]
+    if target.kafka is not None:
+        named += [(f"kafka.{k}", getattr(target.kafka, k)) for k in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")]
+    if getattr(target, "conduktor", None) is not None:
+        named.append(("conduktor.ca_file", target.conduktor.ca_file))
+    for field_name, file in named:
+        if file is not None and not Path(file).is_file():
+            raise InputError(f"{path}: {field_name} {file}: no such file")
+
+
 def _check_secret_lengths(path: Path, target: Target) -> None:
     """Secrets too short to redact are refused now, before anything runs (one line, no value).
     A reference that cannot be read yet is left to the probe that needs it, as before."""

@@ -105,3 +105,11 @@ def test_console_guard_redacts_and_records(capsys):
     out, err = capsys.readouterr()
     assert SECRET not in out + err and "token [REDACTED] here" in out
     assert [f["resource"] for f in console.findings] == ["stdout", "stderr"]
+
+
+@pytest.mark.parametrize("section", ["aws:\n  region: us-east-1\n  ca_bundle: {f}\n",
+                                     "kafka:\n  bootstrap_servers: 127.0.0.1:9\n  ssl_cafile: {f}\n"])
+def test_a_tls_file_the_target_names_and_that_is_missing_is_one_line(tmp_path, section):
+    missing = tmp_path / "no-such-ca.pem"
+    res, _ = _run(tmp_path, "name: t\nallowed_networks: [127.0.0.0/8]\n" + section.format(f=missing))
+    _one_line(res, str(missing), "no such file")
