@@ -12,7 +12,7 @@ VER_01 = Unit("VER-01", versions.eks_version, thresholds={"min_version": str}, e
               cloudformation=("AWS::EKS::Cluster",))
 
 VER_02 = Unit("VER-02", versions.rds_engine, thresholds={"engine": str, "min_version": str},
-              evidence=facts.rds_engines,
+              evidence=facts.rds_engines, partial=("version",),  # a wrong engine fails whatever the version
               terraform=("aws_db_instance",),
               cloudformation=("AWS::RDS::DBInstance",))
 

@@ -6,7 +6,8 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
-from asbuilt.rules import Finding, Verdict, errored, summarise
+from asbuilt.model.facts import is_unknown
+from asbuilt.rules import Finding, UnknownFact, Verdict, errored, summarise
 
 
 # MSK names its versions 3.9.x, 3.7.x.kraft, 2.8.2.tiered: a release line, its metadata mode,
@@ -60,9 +61,20 @@ def rds_engine(instances: list[dict], engine: str, min_version: str) -> Verdict:
     if not instances:
         return errored("VER-02", "no RDS instance found on the target to check")
     findings = []
+    unknowns = []
     for inst in instances:
-        if (inst.get("engine") or "").lower() not in (engine, f"aurora-{engine}" if engine == "postgresql" else engine):
+        if inst.get("engine") is None:  # not written: a restore from a snapshot, a replica of a source elsewhere
+            unknowns.append(UnknownFact(f"engine of {inst['resource']}", inst["resource"],
+                                        "not set in the code (a replica or a restore from a snapshot takes its "
+                                        "source's engine)"))
+        elif (inst.get("engine") or "").lower() not in (engine, f"aurora-{engine}" if engine == "postgresql" else engine):
             findings.append(Finding(inst['resource'], f"engine is {inst.get('engine')!r}, not {engine}"))
+        elif inst.get("version") is None or is_unknown(inst.get("version")):  # a known wrong engine fails first
+            v = inst.get("version")
+            unknowns.append(UnknownFact(f"engine version of {inst['resource']}", getattr(v, "where", "") or
+                                        inst["resource"], v.reason if is_unknown(v) else
+                                        "not set in the code: RDS chooses its default version when it creates "
+                                        "the instance"))
         else:
             ok = at_least(inst.get("version") or "", min_version)
             if not ok:
@@ -71,7 +83,7 @@ def rds_engine(instances: list[dict], engine: str, min_version: str) -> Verdict:
     return summarise(
         "VER-02", findings, ok_msg, instances,
         f"run the platform database on RDS for PostgreSQL {min_version} or later (engine/engine_version; "
-        "a major-version upgrade needs a snapshot and a maintenance window)",
+        "a major-version upgrade needs a snapshot and a maintenance window)", unknowns,
     )
 
 

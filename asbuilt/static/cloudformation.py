@@ -504,8 +504,13 @@ class CfnModel:
                 if self.type_of(g) == "AWS::RDS::DBSubnetGroup":
                     subnets = self.keys(self.props(g).get("SubnetIds"))
             retention = p.get("BackupRetentionPeriod")
+            engine, version = self.text(p.get("Engine")), self.text(p.get("EngineVersion"))
+            source = self.target(p.get("SourceDBInstanceIdentifier")) if engine is None else None
+            if source and self.type_of(source[0]) == "AWS::RDS::DBInstance":  # a read replica: its source's engine
+                src = self.props(source[0])
+                engine, version = self.text(src.get("Engine")), version or self.text(src.get("EngineVersion"))
             e.add(e.databases, Database(
-                **self.kw(n), engine=self.text(p.get("Engine")), version=self.text(p.get("EngineVersion")),
+                **self.kw(n), engine=engine, version=version,
                 instance_class=self.text(p.get("DBInstanceClass")),
                 multi_az=self.bool(p.get("MultiAZ"), default=False),
                 backup_retention_days=self.int(retention, default=1),  # CloudFormation default: 1

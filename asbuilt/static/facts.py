@@ -34,8 +34,12 @@ def eks_versions(e: Estate, ctx: Any) -> list[dict]:
 
 
 def rds_engines(e: Estate, ctx: Any) -> list[dict]:
-    return [_item(d, engine=d.engine, version=d.version if d.version is not None else "(not set)")
-            for d in e.databases.values()]
+    # Not set: RDS picks its default version at creation; a replica or a restore takes its source's.
+    return [_item(d, engine=d.engine if d.engine is not None else Unknown(
+        "engine is not set: a replica or a restore from a snapshot takes its source's, which the code does not give",
+        str(d.loc)), version=d.version if d.version is not None else Unknown(
+        "engine version is not set: RDS uses its default version at creation, which the code does not give",
+        str(d.loc))) for d in e.databases.values()]
 
 
 def msk_versions(e: Estate, ctx: Any) -> list[dict]:

@@ -611,9 +611,21 @@ class TerraformModel:
             if group is None and sg_value is not None:
                 group = by_name.get(str(sg_value))
             subnets = self.keys(hcl.get(group.conf, "subnet_ids"), group.prefix) if group else []
+            engine_v, version_v = hcl.get(r.conf, "engine"), hcl.get(r.conf, "engine_version")
+            r_src = r
+            source_v = hcl.get(r.conf, "replicate_source_db")
+            if engine_v is None and source_v is not None:  # a read replica takes its source's engine
+                sources = [ref for ref, _attr in self.ix.refs(source_v, r.prefix) if ref.type == "aws_db_instance"]
+                # checkov renders a known reference (aws_db_instance.main.identifier) to its value
+                sources += [o for o in ix.of_type("aws_db_instance")
+                            if o is not r and str(hcl.get(o.conf, "identifier")) == str(source_v)]
+                if sources:
+                    r_src = sources[0]
+                    engine_v = hcl.get(r_src.conf, "engine")
+                    version_v = version_v if version_v is not None else hcl.get(r_src.conf, "engine_version")
             e.add(e.databases, Database(
-                **self.node_kwargs(r), engine=self.text(r, hcl.get(r.conf, "engine")),
-                version=self.text(r, hcl.get(r.conf, "engine_version")),
+                **self.node_kwargs(r), engine=self.text(r_src, engine_v),
+                version=self.text(r_src, version_v),
                 instance_class=self.text(r, hcl.get(r.conf, "instance_class")),
                 multi_az=self.bool(r, hcl.get(r.conf, "multi_az"), default=False),  # provider default
                 backup_retention_days=self.int(r, hcl.get(r.conf, "backup_retention_period")),
