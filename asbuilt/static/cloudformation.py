@@ -541,6 +541,9 @@ class CfnModel:
             e.add(e.peerings, Peering(**self.kw(n), vpcs=((self.keys(p.get("VpcId")) or [None])[0],
                                                           (self.keys(p.get("PeerVpcId")) or [None])[0]),
                                       routed=n in routed))
+        for n in self.of_type("AWS::RDS::DBCluster"):
+            loc = self.loc(n)
+            e.not_modelled_database(n, "AWS::RDS::DBCluster", loc.file, loc.line)
         e.locate_unknowns()
         return e
 

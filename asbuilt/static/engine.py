@@ -831,8 +831,10 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
                             f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
                             "(`terraform show -json`) to decide")
                 for m in mods]
-    unknowns += [UnknownFact(f"whether {u['resource']} is created", f"{u['file']}:{u['line']} ({u['resource']})",
-                             u["reason"] + "; give the parameter with --parameter NAME=VALUE") for u in undecided]
+    unknowns += [UnknownFact(u.get("fact") or f"whether {u['resource']} is created",
+                             f"{u['file']}:{u['line']} ({u['resource']})",
+                             u["reason"] + u.get("hint", "; give the parameter with --parameter NAME=VALUE"))
+                 for u in undecided]
     if verdict is not None and verdict.status == "error":
         unknowns = [*verdict.unknowns, *unknowns]
     return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",

@@ -238,6 +238,17 @@ class Estate:
     resolved_modules: list[str] = field(default_factory=list)
     # resources that may or may not be created (a CloudFormation Condition not decidable statically)
     undecided_resources: list[dict] = field(default_factory=list)
+
+    def not_modelled_database(self, resource: str, rtype: str, file: str, line: int) -> None:
+        """An RDS DB cluster (Aurora, Multi-AZ DB cluster): asbuilt models DB instances, so the
+        controls over the platform database cannot pass, or skip, on a stack that has one."""
+        self.undecided_resources.append({
+            "resource": resource, "type": "AWS::RDS::DBInstance", "file": file, "line": line,
+            "fact": f"the database of {resource} ({rtype})",
+            "reason": "an RDS DB cluster, which asbuilt does not model (its engine, version, Multi-AZ, backups and "
+                      "security groups are not read)",
+            "hint": "; asbuilt judges the platform database as an RDS DB instance (AWS::RDS::DBInstance, "
+                    "aws_db_instance)"})
     not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
 
     COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",

@@ -477,6 +477,8 @@ class TerraformModel:
             name = hcl.get(r.conf, "name")
             e.add(e.repositories, Repository(**self.node_kwargs(r), name=str(name) if hcl.is_literal(name) else None))
         self._peerings()
+        for r in ix.of_type("aws_rds_cluster"):
+            e.not_modelled_database(r.address, "aws_rds_cluster", r.loc.file, r.loc.line)
         e.locate_unknowns()
         return e
 

@@ -77,3 +77,41 @@ def test_an_engine_version_left_out_is_unknown_and_a_wrong_engine_still_fails(tm
     (tmp_path / "mysql").mkdir()
     v = _ver02(tmp_path / "mysql", kind, "mysql", None)
     assert v.status == "fail" and "not postgres" in v.message, v.message
+
+
+AURORA_CFN = '''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  DBSecGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: Aurora
+      SecurityGroupIngress:
+        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, CidrIp: 0.0.0.0/0}
+  Cluster:
+    Type: AWS::RDS::DBCluster
+    Properties:
+      Engine: aurora-postgresql
+      EngineVersion: "10.7"
+      VpcSecurityGroupIds: [!GetAtt DBSecGroup.GroupId]
+'''
+
+AURORA_TF = '''
+resource "aws_rds_cluster" "platform" {
+  cluster_identifier = "platform"
+  engine             = "aurora-postgresql"
+  engine_version     = "10.7"
+}
+'''
+
+
+@pytest.mark.parametrize("kind", ["cfn", "tf"])
+def test_an_aurora_cluster_is_never_skipped_as_no_database(tmp_path, kind):
+    """asbuilt models RDS DB instances; a stack whose database is a DB cluster makes the database
+    controls error naming it, not skipped as if the stack had no database."""
+    root = tmp_path / kind
+    root.mkdir()
+    (root / ("db.yaml" if kind == "cfn" else "main.tf")).write_text(AURORA_CFN if kind == "cfn" else AURORA_TF)
+    by = {v.control: v for v in scan([root], [], tmp_path / "r").verdicts}
+    for control in ("VER-02", "HA-01", "HA-02", "NET-03"):
+        assert by[control].status == "error", (control, by[control].status, by[control].message)
+        assert "RDS DB cluster" in by[control].message, by[control].message
