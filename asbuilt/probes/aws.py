@@ -78,6 +78,14 @@ _UNSUPPORTED_CODES = {"NotImplemented", "NotImplementedException", "InternalFail
                       "InvalidAction", "UnsupportedOperation", "UnsupportedOperationException"}
 
 
+def _aurora_multi_az(instance: dict):
+    from asbuilt.model.facts import Unknown
+
+    return Unknown(f"{instance.get('DBInstanceIdentifier')} is an instance of DB cluster "
+                   f"{instance.get('DBClusterIdentifier')}: its Multi-AZ is the cluster's (readers in other zones), "
+                   "which asbuilt does not read", instance.get("DBInstanceArn") or "")
+
+
 def without_expect_continue(client):
     """Send uploads whole, without ``Expect: 100-continue`` (botocore adds it to every S3 PutObject
     with a body). LocalStack's hypercorn gateway closes the connection on that handshake, so a
@@ -472,7 +480,9 @@ class AwsProbe:
                 "id": i["DBInstanceIdentifier"],
                 "engine": i.get("Engine"),
                 "version": i.get("EngineVersion"),
-                "multi_az": i.get("MultiAZ"),
+                # an Aurora instance's MultiAZ is false whatever the cluster: its readers in other
+                # zones are the standby, which this reader does not read (describe_db_clusters)
+                "multi_az": i.get("MultiAZ") if not i.get("DBClusterIdentifier") else _aurora_multi_az(i),
                 "backup_retention_days": i.get("BackupRetentionPeriod"),
                 "instance_class": i.get("DBInstanceClass"),
                 "security_groups": [g["VpcSecurityGroupId"] for g in i.get("VpcSecurityGroups", [])],
