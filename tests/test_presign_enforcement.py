@@ -127,5 +127,10 @@ def test_the_answers_keep_only_status_code_and_message(s3_like):
 
 
 def test_the_network_guard_applies_to_the_forged_copy_too():
-    with pytest.raises(ProbeError):
-        bs.refusals("http://10.60.0.2/b/x.zip?X-Amz-Signature=ab", 2, ["127.0.0.0/8"])
+    """A URL outside allowed_networks is asked nothing, and that is said: it proves nothing either way."""
+    got = bs.refusals("http://10.60.0.2/b/x.zip?X-Amz-Signature=ab", 2, ["127.0.0.0/8"])
+    assert got["tampered_signature"]["status"] is None and "10.60.0.2" in got["tampered_signature"]["problem"]
+    v = _iam06(got)
+    assert v.status == "pass" and "enforcement not proven" in v.message, v.message
+    unsigned = bs.refusals("http://127.0.0.1:9/b/x.zip?X-Amz-Expires=60", 2, ["127.0.0.0/8"])
+    assert "not a pre-signed URL" in unsigned["tampered_signature"]["problem"]

@@ -118,7 +118,11 @@ def http_answer(url: str, timeout: float, allowed_networks: list[str] | None = N
     (``Range: bytes=0-0``) and 4 KB of an error. Only the error's Code and Message are kept: an S3
     SignatureDoesNotMatch body also echoes the string to sign and the signature provided.
     -> {"status": int | None, "code", "message", "server", "answered_by", "problem"}"""
-    opener = _checked_opener(url, allowed_networks, cafile)
+    try:  # a URL the network guard refuses is asked nothing: said, never an exception of the control
+        opener = _checked_opener(url, allowed_networks, cafile)
+    except (ProbeError, OSError, ssl.SSLError) as exc:
+        return {"status": None, "code": None, "message": None, "server": None, "answered_by": None,
+                "problem": " ".join(str(exc).split())[:160]}
     req = urllib.request.Request(url, headers={"User-Agent": "asbuilt", "Range": "bytes=0-0"})
     try:
         with opener.open(req, timeout=timeout) as resp:
@@ -178,8 +182,12 @@ def refusals(url: str, timeout: float, allowed_networks: list[str] | None, expir
     -> {"tampered_signature": http_answer, "expired": http_answer | None, "custom_endpoint": bool}"""
     import time
 
-    out = {"tampered_signature": http_answer(tamper_signature(url), timeout, allowed_networks, cafile),
-           "expired": None, "custom_endpoint": bool(custom_endpoint)}
+    try:
+        tampered = http_answer(tamper_signature(url), timeout, allowed_networks, cafile)
+    except ProbeError as exc:  # pre-signed by X-Amz-Credential/Expires alone: no signature to tamper with
+        tampered = {"status": None, "code": None, "message": None, "server": None, "answered_by": None,
+                    "problem": str(exc)}
+    out = {"tampered_signature": tampered, "expired": None, "custom_endpoint": bool(custom_endpoint)}
     if expired_url is not None:
         wait = (expires_at or time.time()) + 1.5 - time.time()  # S3 compares whole seconds
         if wait > 0:

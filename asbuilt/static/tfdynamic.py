@@ -283,7 +283,7 @@ def _for(m: re.Match, is_map: bool, folder: str, variable: Any, scope: dict[str,
 def _condition(text: str, folder: str, variable: Any, scope: dict[str, Any]) -> Any:
     """A boolean condition over known values: True, False or _UNKNOWN."""
     text = text.strip()
-    for op in ("&&", "||"):
+    for op in ("||", "&&"):  # the loosest first: a || b && c is a || (b && c)
         cut = _top_level(text, op)
         if cut > 0:
             a = _condition(text[:cut], folder, variable, scope)
@@ -388,18 +388,18 @@ def expand(conf: dict, file_path: str, rtype: str, name: str, variable: Any) -> 
         if isinstance(body, dict):
             raw = body
             break
-    if raw is None:
-        return None
     folder = os.path.dirname(str(file_path))
-    raw_entries = [(block, _unwrap(spec)) for d in raw.get("dynamic", []) or [] if isinstance(d, dict)
+    raw_entries = [(block, _unwrap(spec)) for d in (raw or {}).get("dynamic", []) or [] if isinstance(d, dict)
                    for block, spec in d.items()]
     rendered_entries = [(block, body) for d in conf.get("dynamic") or [] if isinstance(d, dict)
                         for block, body in d.items()]
     # One entry per `dynamic` block as written, in order (a resource may have several of one name:
-    # an ingress per rule family); checkov's rendering lists them the same way. When the two do not
-    # line up, checkov's rendering is kept as it is (unknown facts), never half-expanded.
-    if [b for b, _ in raw_entries] != [b for b, _ in rendered_entries]:
-        return None
+    # an ingress per rule family); checkov's rendering lists them the same way. When the HCL as
+    # written cannot be read or the two do not line up, nothing is expanded, and the blocks whose
+    # readers take unknowns are marked unknown rather than judged on checkov's guess at them.
+    if raw is None or [b for b, _ in raw_entries] != [b for b, _ in rendered_entries]:
+        raw_entries = [(block, {"for_each": "(the dynamic block as written could not be read)"})
+                       for block, _ in rendered_entries]
     results: list[list[dict] | None] = []
     for (block, spec), (_, rendered_body) in zip(raw_entries, rendered_entries):
         results.append(_expand_one(block, spec, _unwrap(rendered_body), folder, variable))

@@ -217,6 +217,7 @@ def test_the_small_evaluator_on_its_own():
     assert evaluate("var.none != null ? [var.none] : []", "/nonexistent", var) == []
     assert evaluate("length(var.y) > 0 ? toset(var.y) : toset([])", "/nonexistent", var) == ["a"]
     assert evaluate("!var.on ? [1] : []", "/nonexistent", var) == []
+    assert evaluate("true || false && false ? [1] : []", "/nonexistent", var) == [1]  # && binds tighter
     assert evaluate("var.missing ? [1] : []", "/nonexistent", var) is None
     assert evaluate("[for r in var.rules : upper(r.name)]", "/nonexistent", var) is None  # a function it does not know
     assert evaluate('{for r in var.rules : "same" => r}', "/nonexistent", var) is None  # duplicate keys: an error
