@@ -526,9 +526,26 @@ class KafkaPart:
         return path
 
     def scram_users_on(self) -> list[str]:
-        """The users that have SCRAM credentials on the cluster."""
+        """The users that have SCRAM credentials on the cluster (as one broker answers)."""
         with self.admin() as admin:
             return sorted(admin.describe_user_scram_credentials())
+
+    def scram_users_on_each_broker(self) -> dict[int, list[str]]:
+        """The users with SCRAM credentials as each broker answers (broker id -> users). Each broker
+        applies the metadata log a moment after the controller commits, so one broker's answer is
+        not the cluster's: a caller waiting for a change to be everywhere asks every broker."""
+        from kafka.protocol.admin import DescribeUserScramCredentialsRequest
+
+        with self.admin() as admin:
+            # kafka-python's describe_user_scram_credentials asks the least-loaded broker; the
+            # client's manager sends the same request to a broker we name.
+            manager = admin._manager
+
+            async def on(node_id: int):
+                response = await manager.send(DescribeUserScramCredentialsRequest(users=None), node_id=node_id)
+                return sorted(r.user for r in response.results if not r.error_code)
+
+            return {b.node_id: manager.run(on, b.node_id) for b in manager.cluster.brokers()}
 
     def scram_user(self, user: str) -> dict[str, str]:
         """Create (or reset) ``user``'s SCRAM-SHA-512 credential with the password of its file and
@@ -565,10 +582,19 @@ class KafkaPart:
                     continue
                 dels = [UserScramCredentialDeletion(user, ci["mechanism"]) for ci in info["credential_infos"]]
                 if dels:
-                    admin.alter_user_scram_credentials(dels)
+                    errors = [e for e in admin.alter_user_scram_credentials(dels).values() if e]
+                    if errors:
+                        raise PartError(PART, f"deleting SCRAM user {user} failed: {errors[0]}",
+                                        self.process(1).logfile)
                     gone.append(user)
         deadline = time.monotonic() + 30  # the deletion reaches every broker's metadata a moment later
-        while gone and set(gone) & set(self.scram_users_on()) and time.monotonic() < deadline:
+        while gone:
+            left = {u for users in self.scram_users_on_each_broker().values() for u in users} & set(gone)
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise PartError(PART, f"SCRAM users {sorted(left)} still on a broker 30 s after deletion",
+                                self.process(1).logfile)
             time.sleep(0.2)
         return sorted(gone)
 
