@@ -530,23 +530,6 @@ class KafkaPart:
         with self.admin() as admin:
             return sorted(admin.describe_user_scram_credentials())
 
-    def scram_users_on_each_broker(self) -> dict[int, list[str]]:
-        """The users with SCRAM credentials as each broker answers (broker id -> users). Each broker
-        applies the metadata log a moment after the controller commits, so one broker's answer is
-        not the cluster's: a caller waiting for a change to be everywhere asks every broker."""
-        from kafka.protocol.admin import DescribeUserScramCredentialsRequest
-
-        with self.admin() as admin:
-            # kafka-python's describe_user_scram_credentials asks the least-loaded broker; the
-            # client's manager sends the same request to a broker we name.
-            manager = admin._manager
-
-            async def on(node_id: int):
-                response = await manager.send(DescribeUserScramCredentialsRequest(users=None), node_id=node_id)
-                return sorted(r.user for r in response.results if not r.error_code)
-
-            return {b.node_id: manager.run(on, b.node_id) for b in manager.cluster.brokers()}
-
     def scram_user(self, user: str) -> dict[str, str]:
         """Create (or reset) ``user``'s SCRAM-SHA-512 credential with the password of its file and
         wait until every broker authenticates it; returns {principal, username, password_file}."""
@@ -587,15 +570,9 @@ class KafkaPart:
                         raise PartError(PART, f"deleting SCRAM user {user} failed: {errors[0]}",
                                         self.process(1).logfile)
                     gone.append(user)
-        deadline = time.monotonic() + 30  # the deletion reaches every broker's metadata a moment later
-        while gone:
-            left = {u for users in self.scram_users_on_each_broker().values() for u in users} & set(gone)
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise PartError(PART, f"SCRAM users {sorted(left)} still on a broker 30 s after deletion",
-                                self.process(1).logfile)
-            time.sleep(0.2)
+            if gone:
+                self._wait_visible(admin, f"deletion of SCRAM users {sorted(gone)}",
+                                   lambda nid: not set(gone) & set(_scram_users_on(admin, nid)))
         return sorted(gone)
 
     def sasl_client_config(self, user: str) -> dict[str, Any]:
@@ -1006,6 +983,14 @@ def _topic_ready_on(admin, node_id: int, topic: str) -> bool:
     response = _on_node(admin, node_id, request)
     return any(t.name == topic and t.error_code == 0 and t.partitions
                and all(p.leader_id >= 0 for p in t.partitions) for t in response.topics)
+
+
+def _scram_users_on(admin, node_id: int) -> list[str]:
+    """The users with SCRAM credentials as one broker answers."""
+    from kafka.protocol.admin import DescribeUserScramCredentialsRequest
+
+    response = _on_node(admin, node_id, DescribeUserScramCredentialsRequest(users=None))
+    return sorted(r.user for r in response.results if not r.error_code)
 
 
 def _topics_on(admin, node_id: int, topics: list[str]) -> list[str]:
