@@ -68,8 +68,11 @@ _RES = re.compile(r"\b(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.?([\w]
 _EACH = re.compile(r"\b(each|count)\.(key|value|index)")
 
 
-def terraform_reason(expression: str, modules_missing: dict[str, str] | None = None) -> str:
-    """Why a Terraform expression has no value a static reader can know."""
+def terraform_reason(expression: str, modules_missing: dict[str, str] | None = None,
+                     has_value: Any = None) -> str:
+    """Why a Terraform expression has no value a static reader can know. ``has_value(name)``, when
+    given, says whether a variable has a value: the reason names one that has none, not merely the
+    first the expression mentions (``var.x == "" ? var.engine : null`` with x defaulted)."""
     text = str(expression)
     m = _MODULE.search(text)
     if m:
@@ -78,9 +81,10 @@ def terraform_reason(expression: str, modules_missing: dict[str, str] | None = N
             return (f"output {m.group(2) or '?'} of module {m.group(1)}, whose source {source!r} is not on disk "
                     "(a plan file decides it)")
         return f"output {m.group(2) or '?'} of module {m.group(1)} could not be resolved"
-    m = _VAR.search(text)
-    if m:
-        return (f"variable {m.group(1)} has no value (give it with asbuilt static --var {m.group(1)}=... or "
+    names = [v.group(1) for v in _VAR.finditer(text)]
+    unset = [n for n in names if has_value is None or not has_value(n)]
+    if unset:
+        return (f"variable {unset[0]} has no value (give it with asbuilt static --var {unset[0]}=... or "
                 "--var-file, or scan a plan file)")
     m = _LOCAL.search(text)
     if m:

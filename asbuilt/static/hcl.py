@@ -148,7 +148,8 @@ def neutral_statement(raw: dict, where: str, render=lambda s: s) -> dict:
 # --------------------------------------------------------------------------- a few functions checkov leaves
 
 
-_FAIL = object()
+_FAIL = object()   # not known statically
+_ERROR = object()  # known, and an error in Terraform (an attribute a known object lacks): try() moves on
 
 
 def _split_args(text: str) -> list[str] | None:
@@ -209,24 +210,28 @@ def evaluate(text: Any, variable: Any) -> Any:
                 value = value[key]
             elif isinstance(value, list) and isinstance(key, int) and key < len(value):
                 value = value[key]
+            elif isinstance(value, str) and not is_literal(value):
+                return _FAIL  # an expression checkov left in the value: not known
             else:
-                return _FAIL
+                return _ERROR  # a known value without that attribute / element
         return value
     m = re.fullmatch(r"(coalesce|try|lookup)\((.*)\)", t, re.S)
     if m:
         args = _split_args(m.group(2))
         if not args:
             return _FAIL
-        if m.group(1) == "try":  # the first argument that evaluates
+        if m.group(1) == "try":  # the first argument that is not an error; an unknown one decides nothing
             for a in args:
                 v = evaluate(a, variable)
-                if v is not _FAIL:
+                if v is _FAIL:
+                    return _FAIL
+                if v is not _ERROR:
                     return v
             return _FAIL
         if m.group(1) == "coalesce":  # the first that is not null or ""; an unknown before it decides nothing
             for a in args:
                 v = evaluate(a, variable)
-                if v is _FAIL:
+                if v is _FAIL or v is _ERROR:
                     return _FAIL
                 if v is not None and v != "":
                     return v
@@ -245,4 +250,4 @@ def evaluate(text: Any, variable: Any) -> Any:
 
 
 def evaluated(value: Any) -> bool:
-    return value is not _FAIL
+    return value is not _FAIL and value is not _ERROR

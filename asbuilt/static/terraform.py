@@ -107,14 +107,20 @@ class TfIndex:
                         d = body["default"]  # one list layer is checkov's: a list default stays a list
                         self._values[prefix + name] = d[0] if isinstance(d, list) and len(d) == 1 else d
             self._dynamic.append((pending_dynamic, prefix))
-        from asbuilt.static.tfdynamic import expand
+        from asbuilt.static.tfdynamic import expand, raw_body, settle
 
-        for pending, prefix in self._dynamic:  # once every variable is known
+        for res in list(self.resources.values()):  # once every variable is known
+            raw = raw_body(res.file, res.block, res.type, _strip_index(res.name))
+            fixed = settle(res.conf, raw, os.path.dirname(res.file),
+                           lambda n, p=res.prefix: self.variable_value(p, n))
+            if fixed is not None:
+                res.conf_id, res.conf = id(res.conf), fixed
+        for pending, prefix in self._dynamic:
             for res in pending:
                 copy = expand(res.conf, res.file, res.type, _strip_index(res.name),
                               lambda n, p=prefix: self.variable_value(p, n))  # KeyError: no value
                 if copy is not None:
-                    res.conf_id, res.conf = id(res.conf), copy
+                    res.conf_id, res.conf = res.conf_id or id(res.conf), copy
         self._dynamic = []
 
     def variable_value(self, prefix: str, name: str) -> Any:
@@ -230,7 +236,16 @@ class TerraformModel:
         if is_unknown(value):  # already unknown (a plan's after-apply value): keep its reason
             return value if value.where or not where else Unknown(value.reason, str(where), value.expression)
         text = str(value)
-        return Unknown(terraform_reason(text, self.missing), str(where), text[:200])
+        # the module the expression is in: its variables are the ones the reason can name
+        prefix = re.match(r'(?:module\.[A-Za-z_][\w-]*(?:\[[^\]]*\])?\.)*', getattr(where, "address", "") or "").group(0)
+
+        def has_value(name: str) -> bool:
+            try:
+                self.ix.variable_value(prefix, name)
+                return True
+            except KeyError:
+                return False
+        return Unknown(terraform_reason(text, self.missing, has_value), str(where), text[:200])
 
     def scalar(self, res: TfRes, value: Any, default: Any = None) -> Any:
         """A literal attribute value; ``default`` (the provider's) when absent; Unknown when an
@@ -630,9 +645,20 @@ class TerraformModel:
                 version=self.text(r_src, version_v),
                 instance_class=self.text(r, hcl.get(r.conf, "instance_class")),
                 multi_az=self.bool(r, hcl.get(r.conf, "multi_az"), default=False),  # provider default
-                backup_retention_days=self.int(r, hcl.get(r.conf, "backup_retention_period")),
+                backup_retention_days=self._retention(r, source_v),
                 security_groups=self.keys(hcl.get(r.conf, "vpc_security_group_ids"), r.prefix),
                 subnets=subnets))
+
+    def _retention(self, r: TfRes, source: Any) -> Any:
+        """backup_retention_period; left out, RDS's default: 1 day for a new instance (as the
+        CloudFormation reader has it), for a read replica not a value the code gives."""
+        value = hcl.get(r.conf, "backup_retention_period")
+        if value is not None:
+            return self.int(r, value)
+        if source is None or source == "":
+            return 1
+        return Unknown("backup_retention_period is not set on this read replica: the retention RDS gives it is not "
+                       "in the code (set it, or scan a plan file)", str(r.loc))
 
     def _load_balancers(self) -> None:
         e, ix = self.estate, self.ix

@@ -465,3 +465,63 @@ def _expand_one(block: str, spec: Any, rendered: Any, folder: str, variable: Any
         elif attr in rendered:  # as checkov evaluated it
             content = {**content, attr: rendered[attr]}
     return [_checkov_form(_substitute(content, str(it), k, v)) for k, v in items]
+
+
+# --------------------------------------------------------------------------- conditionals checkov leaves
+
+_COND = re.compile(r"\?.*:", re.S)
+_FALLBACK = re.compile(r"^(try|lookup|coalesce)\((.*)\)$", re.S)
+
+
+def raw_body(file_path: str, block: str, rtype: str, name: str) -> dict | None:
+    """A resource / data block as written (python-hcl2, before checkov renders it), or None."""
+    for entry in _parsed(str(file_path)).get(block, []) or []:
+        body = (entry.get(rtype) or {}).get(name) if isinstance(entry, dict) else None
+        if isinstance(body, dict):
+            return body
+    return None
+
+
+def settle(conf: dict, raw: dict | None, folder: str, variable: Any) -> dict | None:
+    """A copy of conf with each top-level attribute that is a conditional (``var.x == "" ? a : b``,
+    the form registry modules write) evaluated where its condition is known, or None when nothing
+    changes. checkov leaves such a conditional as text when a variable in it is the empty string,
+    and renders it to its ``null`` branch when that branch is ``null`` (``var.replicate_source_db ==
+    "" ? var.backup_retention_period : null`` with the variable "" comes out null, read as "not
+    set"). A conditional checkov rendered to null that cannot be evaluated here is put back as the
+    expression it is, so it is unknown, not "not set". ``try(var.db.multi_az, true)`` /
+    ``lookup()`` / ``coalesce()`` are evaluated here too where they can be: checkov renders
+    ``try(var.db.multi_az, true)`` with ``db = {retention = 0}`` to the whole object."""
+    if not isinstance(raw, dict):
+        return None
+    out = None
+    for attr, rendered in conf.items():
+        if attr.startswith("__") or attr in ("count", "for_each", "dynamic", "lifecycle", "depends_on"):
+            continue
+        text = _unwrap(raw.get(attr))
+        if not isinstance(text, str):
+            continue
+        whole = _WHOLE.match(text.strip())
+        if whole and _FALLBACK.match(whole.group(1).strip()):
+            from asbuilt.static import hcl
+
+            got = hcl.evaluate(whole.group(1), variable)  # try()'s fallback only past a known error
+            if hcl.evaluated(got) and not isinstance(got, (dict, list)) and got != _unwrap(rendered):
+                out = out if out is not None else dict(conf)
+                out[attr] = [got]
+            continue
+        if not whole or not _COND.search(whole.group(1)) or _top_level(whole.group(1), "?") <= 0:
+            continue
+        value = _unwrap(rendered)
+        if value is not None and not (isinstance(value, str) and "?" in value):
+            continue  # checkov rendered it to a value
+        got = _value(whole.group(1), folder, variable, {})
+        if got is _UNKNOWN:
+            if value is not None:
+                continue  # still the expression: unknown as it is
+            got = whole.group(1)  # checkov's null is a guess: the expression, unknown
+        elif isinstance(got, str) and not _known(got):
+            continue
+        out = out if out is not None else dict(conf)
+        out[attr] = [got]
+    return out
