@@ -122,9 +122,22 @@ def msk_ingress(e: Estate, ctx: Any) -> list[dict]:
 
 def data_tier_exposure(e: Estate, ctx: Any) -> list[dict]:
     rds_port, msk_ports = _ports(ctx)
-    out = [_item(d, allowed_ports=[rds_port], security_groups=e.groups(d.security_groups)) for d in e.databases.values()]
+    out = [_item(d, allowed_ports=[rds_port], security_groups=e.groups(d.security_groups) or _default_group(e, d))
+           for d in e.databases.values()]
     out += [_item(m, allowed_ports=msk_ports, security_groups=e.groups(m.security_groups)) for m in e.msk.values()]
     return out
+
+
+def _default_group(e: Estate, db: Any) -> list[dict]:
+    """A DB instance the code gives no security group is put in its VPC's default security group,
+    whose rules the code does not give (the API always lists the groups: nothing to add there)."""
+    if e.flavour == "aws":
+        return []
+    where = str(db.loc)
+    return [{"id": "the VPC's default security group", "resource": where, "ingress": [],
+             "unknown": Unknown("no security group is given (vpc_security_group_ids / VPCSecurityGroups), so RDS puts "
+                                "the instance in its VPC's default security group, whose rules are not in the code; "
+                                "give it a security group of its own", where)}]
 
 
 def alb_posture(e: Estate, ctx: Any) -> list[dict]:

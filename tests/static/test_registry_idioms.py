@@ -116,3 +116,17 @@ resource "aws_db_instance" "replica" {
     assert v.status == "error" and "aws_db_instance.replica" in v.message, v.message
     assert "read replica" in v.message
 
+
+def test_a_db_instance_without_a_security_group_is_not_said_closed(tmp_path):
+    text = '''
+resource "aws_db_instance" "main" {
+  engine                  = "postgres"
+  engine_version          = "16.3"
+  instance_class          = "db.r6g.large"
+  multi_az                = true
+  backup_retention_period = 7
+}
+'''
+    v = _verdicts(tmp_path, text)["NET-03"]
+    assert v.status == "error", v.message
+    assert "default security group" in v.message and "aws_db_instance.main" in v.message, v.message
