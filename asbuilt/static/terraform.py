@@ -73,6 +73,7 @@ class TfIndex:
         self.by_id: dict[str, str] = {}  # literal id / ARN -> address (plan and state JSON: existing resources)
         self._dynamic: list = []
         self._values: dict[str, Any] = {}  # variable values as Terraform has them (lists kept lists)
+        self.inputs: dict[str, Any] = {}   # the root module's tfvars / --var-file / --var values
 
     def add_definitions(self, definitions: dict) -> None:
         for key, file_def in definitions.items():
@@ -107,12 +108,15 @@ class TfIndex:
                         d = body["default"]  # one list layer is checkov's: a list default stays a list
                         self._values[prefix + name] = d[0] if isinstance(d, list) and len(d) == 1 else d
             self._dynamic.append((pending_dynamic, prefix))
+        for name, value in self.inputs.items():  # given values win over defaults (root module only)
+            self._values[name] = value
+            self.variables[name] = hcl.unwrap(value)
         from asbuilt.static.tfdynamic import expand, raw_body, settle
 
         for res in list(self.resources.values()):  # once every variable is known
             raw = raw_body(res.file, res.block, res.type, _strip_index(res.name))
             fixed = settle(res.conf, raw, os.path.dirname(res.file),
-                           lambda n, p=res.prefix: self.variable_value(p, n))
+                           lambda n, p=res.prefix: self.known_value(p, n))
             if fixed is not None:
                 res.conf_id, res.conf = id(res.conf), fixed
         for pending, prefix in self._dynamic:
@@ -130,6 +134,14 @@ class TfIndex:
         if not prefix and name in self._values:
             return self._values[name]
         raise KeyError(name)
+
+    def known_value(self, prefix: str, name: str) -> Any:
+        """variable_value, and KeyError too for a value that is an expression checkov passed into a
+        module as text (``module.net.vpc_id``, ``aws_vpc.main.id``): not a value to compare."""
+        value = self.variable_value(prefix, name)
+        if isinstance(value, str) and not hcl.is_literal(value):
+            raise KeyError(name)
+        return value
 
     def add(self, block: str, rtype: str, name: str, conf: dict, file_path: str, prefix: str) -> TfRes:
         data = "data." if block == "data" else ""
@@ -259,6 +271,13 @@ class TerraformModel:
             v = hcl.evaluate(value, lambda name: self.ix.variable_value(res.prefix, name))
             if hcl.evaluated(v) and not isinstance(v, (dict, list)):
                 return default if v is None else v  # coalesce(var.x, true) with x null, try(...), lookup(...)
+            if "?" in str(value):  # a conditional checkov substituted but did not evaluate: False ? "Enabled" : "Disabled"
+                from asbuilt.static.tfdynamic import conditional
+
+                found, v = conditional(str(value), os.path.dirname(res.file),
+                                       lambda n: self.ix.known_value(res.prefix, n))
+                if found and not isinstance(v, (dict, list)):
+                    return default if v is None else v
             return self.unknown(value, res.loc)
         return value
 
@@ -813,10 +832,42 @@ def group_definitions(definitions: dict) -> dict[str, dict]:
     return roots
 
 
-def build_estates(definitions: dict) -> list[Estate]:
+def variable_inputs(folder: str, var_files: list[str] | None = None) -> dict[str, Any]:
+    """The values a root module's variables are given, in Terraform's order (later wins):
+    terraform.tfvars, terraform.tfvars.json, *.auto.tfvars(.json) in the folder, then each
+    --var-file / --var. checkov renders resources with them; asbuilt's own evaluation of what
+    checkov leaves (conditionals, try(), dynamic blocks) needs them too, not only the defaults."""
+    files = [os.path.join(folder, f) for f in ("terraform.tfvars", "terraform.tfvars.json")]
+    try:
+        files += sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                        if f.endswith((".auto.tfvars", ".auto.tfvars.json")))
+    except OSError:
+        pass
+    files += [str(f) for f in var_files or []]
+    out: dict[str, Any] = {}
+    for path in files:
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as fh:
+                if path.endswith(".json"):
+                    loaded = json.load(fh)
+                else:
+                    import hcl2
+
+                    loaded = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in hcl2.load(fh).items()}
+        except Exception:  # checkov reads the file too and says what is wrong with it
+            continue
+        if isinstance(loaded, dict):
+            out.update({k: v for k, v in loaded.items() if not str(k).startswith("__")})
+    return out
+
+
+def build_estates(definitions: dict, var_files: list[str] | None = None) -> list[Estate]:
     estates = []
     for folder, defs in sorted(group_definitions(definitions).items()):
         ix = TfIndex()
+        ix.inputs = variable_inputs(folder, var_files)
         ix.add_definitions(defs)
         estates.append(TerraformModel(ix, display_path(folder)).build())
     return estates
@@ -847,7 +898,7 @@ def make_runner():
                 parser = getattr(getattr(self, "graph_manager", None), "parser", None) or getattr(self, "parser", None)
                 parsed = getattr(parser, "out_definitions", None) or {}
                 use_parsed({str(getattr(k, "file_path", k)): v for k, v in parsed.items()})
-                for estate in build_estates(self.definitions):
+                for estate in build_estates(self.definitions, getattr(runner_filter, "var_files", None)):
                     ctx.add_stack(estate)
             return super().check_tf_definition(report, root_folder, runner_filter, collect_skip_comments)
 

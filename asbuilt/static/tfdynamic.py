@@ -482,6 +482,29 @@ def raw_body(file_path: str, block: str, rtype: str, name: str) -> dict | None:
     return None
 
 
+def conditional(text: str, folder: str, variable: Any) -> tuple[bool, Any]:
+    """(True, value) of a conditional expression whose condition is known, else (False, None)."""
+    t = text.strip()
+    whole = _WHOLE.match(t)
+    t = whole.group(1) if whole and "${" not in whole.group(1) else t
+    if _top_level(t, "?") <= 0:
+        return False, None
+    got = _value(t, folder, variable, {})
+    if got is _UNKNOWN or (isinstance(got, str) and not _known(got)):
+        return False, None
+    return True, got
+
+
+def _unset_variables(text: str, variable: Any) -> list[str]:
+    out = []
+    for name in re.findall(r"\bvar\.([A-Za-z_][\w-]*)", text):
+        try:
+            variable(name)
+        except KeyError:
+            out.append(name)
+    return out
+
+
 def settle(conf: dict, raw: dict | None, folder: str, variable: Any) -> dict | None:
     """A copy of conf with each top-level attribute that is a conditional (``var.x == "" ? a : b``,
     the form registry modules write) evaluated where its condition is known, or None when nothing
@@ -513,13 +536,13 @@ def settle(conf: dict, raw: dict | None, folder: str, variable: Any) -> dict | N
         if not whole or not _COND.search(whole.group(1)) or _top_level(whole.group(1), "?") <= 0:
             continue
         value = _unwrap(rendered)
-        if value is not None and not (isinstance(value, str) and "?" in value):
-            continue  # checkov rendered it to a value
         got = _value(whole.group(1), folder, variable, {})
         if got is _UNKNOWN:
-            if value is not None:
-                continue  # still the expression: unknown as it is
-            got = whole.group(1)  # checkov's null is a guess: the expression, unknown
+            if value is not None and not _unset_variables(whole.group(1), variable):
+                continue  # checkov's value, or still the expression (unknown as it is)
+            # checkov's null, or its pick of a branch over a variable that has no value (it takes
+            # `var.environment == "production" ? 7 : 1` for 1): a guess; the expression, unknown
+            got = whole.group(1)
         elif isinstance(got, str) and not _known(got):
             continue
         out = out if out is not None else dict(conf)

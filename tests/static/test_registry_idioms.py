@@ -130,3 +130,80 @@ resource "aws_db_instance" "main" {
     v = _verdicts(tmp_path, text)["NET-03"]
     assert v.status == "error", v.message
     assert "default security group" in v.message and "aws_db_instance.main" in v.message, v.message
+
+
+def _scan_with(tmp_path: Path, text: str, name: str, tf_vars: list[str] | None = None,
+               var_files: list[Path] | None = None) -> dict:
+    from asbuilt.catalogue import load_profile
+    from asbuilt.static.engine import Scan, discover_paths
+
+    root = tmp_path / name
+    root.mkdir(exist_ok=True)
+    (root / "main.tf").write_text(text)
+    inputs = discover_paths([root], [])
+    inputs.tf_vars = list(tf_vars or [])
+    inputs.tf_var_files = list(var_files or [])
+    return {v.control: v for v in Scan(inputs, load_profile("conncentric-aws")).run().verdicts}
+
+
+ENV_DB = _vars(environment=None) + DB.format(body='''  engine                  = "postgres"
+  engine_version          = "16.3"
+  multi_az                = true
+  backup_retention_period = var.environment == "production" ? 7 : 1''')
+
+
+def test_a_conditional_over_a_variable_without_value_is_not_checkovs_pick_of_a_branch(tmp_path):
+    # checkov takes `var.environment == "production" ? 7 : 1` for 1 when environment has no value
+    v = _scan_with(tmp_path, ENV_DB, "none")["HA-02"]
+    assert v.status == "error" and "variable environment has no value" in v.message, v.message
+
+
+def test_var_file_and_var_values_reach_the_conditionals_asbuilt_evaluates(tmp_path):
+    (tmp_path / "prod.tfvars").write_text('environment = "production"\n')
+    v = _scan_with(tmp_path, ENV_DB, "prod", var_files=[tmp_path / "prod.tfvars"])["HA-02"]
+    assert v.status == "pass" and "7 day(s)" in v.message, v.message
+    v = _scan_with(tmp_path, ENV_DB, "staging", tf_vars=["environment=staging"])["HA-02"]
+    assert v.status == "pass" and "1 day(s)" in v.message, v.message
+    root = tmp_path / "auto"
+    root.mkdir()
+    (root / "terraform.tfvars").write_text('environment = "production"\n')
+    v = _scan_with(tmp_path, ENV_DB, "auto")["HA-02"]
+    assert v.status == "pass" and "7 day(s)" in v.message, v.message
+
+
+def test_a_module_input_that_is_a_reference_is_not_compared_as_a_string(tmp_path):
+    root = tmp_path / "mod"
+    (root / "db").mkdir(parents=True)
+    (root / "db" / "main.tf").write_text(_vars(env='"dev"') + DB.format(body='''  engine                  = "postgres"
+  engine_version          = "16.3"
+  multi_az                = true
+  backup_retention_period = var.env == "production" ? 7 : 0'''))
+    (root / "main.tf").write_text('module "db" {\n  source = "./db"\n  env    = aws_vpc.main.tags.env\n}\n'
+                                  'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n}\n')
+    v = {x.control: x for x in scan([root], [], tmp_path / "r").verdicts}["HA-02"]
+    assert v.status == "error", v.message
+
+
+def test_a_conditional_over_each_value_in_a_nested_block_is_evaluated(tmp_path):
+    # checkov substitutes each.value.versioning_enabled but leaves `false ? "Enabled" : "Disabled"`
+    text = '''
+variable "buckets" {
+  default = {
+    "acme-bundles" = { versioning_enabled = false }
+  }
+}
+resource "aws_s3_bucket" "this" {
+  for_each = var.buckets
+  bucket   = each.key
+}
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = var.buckets
+  bucket   = aws_s3_bucket.this[each.key].id
+  versioning_configuration {
+    status = each.value.versioning_enabled ? "Enabled" : "Disabled"
+  }
+}
+'''
+    v = _verdicts(tmp_path, text)["S3-01"]
+    assert v.status == "fail", v.message
+    assert "versioning is Disabled" in v.message and 'aws_s3_bucket_versioning.this["acme-bundles"]' in v.message
