@@ -185,7 +185,9 @@ def no_open_ingress(items: list[dict]) -> Verdict:
                 where = rule.get("resource") or sg.get("resource") or sg.get("id")
                 world = [c for c in [*_known_sources(rule, "cidrs_v4"), *_known_sources(rule, "cidrs_v6")]
                          if c in WORLD]
-                missing = rule_unknowns(rule)
+                # a source security group, whichever it is, is not the internet: an unknown group id
+                # leaves NET-03 decided (an unknown CIDR or prefix list could be 0.0.0.0/0)
+                missing = [u for u in rule_unknowns(rule) if not any(u is g for g in rule.get("groups") or [])]
                 if missing:
                     if world:  # open to the internet whatever the unknown parts are
                         findings.append(Finding(where, f"{item['resource']} admits traffic from {', '.join(world)}",

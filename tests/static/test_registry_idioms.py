@@ -207,3 +207,59 @@ resource "aws_s3_bucket_versioning" "this" {
     v = _verdicts(tmp_path, text)["S3-01"]
     assert v.status == "fail", v.message
     assert "versioning is Disabled" in v.message and 'aws_s3_bucket_versioning.this["acme-bundles"]' in v.message
+
+
+SG_RULE = '''
+variable "allowed_security_group_ids" {{
+  type = list(string)
+}}
+variable "allowed_cidr" {{
+  type = string
+}}
+resource "aws_security_group" "db" {{
+  name   = "db"
+  vpc_id = "vpc-1"
+}}
+resource "aws_vpc_security_group_ingress_rule" "db" {{
+  for_each                     = toset(var.allowed_security_group_ids)
+  security_group_id            = aws_security_group.db.id
+  referenced_security_group_id = each.value
+  ip_protocol                  = "tcp"
+  from_port                    = {port}
+  to_port                      = {port}
+}}
+{extra}
+resource "aws_db_instance" "main" {{
+  vpc_security_group_ids = [aws_security_group.db.id]
+  engine                 = "postgres"
+}}
+'''
+
+CIDR_RULE = '''
+resource "aws_vpc_security_group_ingress_rule" "cidr" {
+  security_group_id = aws_security_group.db.id
+  cidr_ipv4         = var.allowed_cidr
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+}
+'''
+
+
+def test_an_unknown_source_security_group_is_not_the_internet(tmp_path):
+    # the group ids come from the caller: whichever they are, 5432 from a security group is NET-03's pass
+    by = _verdicts(tmp_path, SG_RULE.format(port=5432, extra=""))
+    assert by["NET-03"].status == "pass", by["NET-03"].message
+    assert by["NET-01"].status == "error", by["NET-01"].message  # which group: not known
+
+
+def test_another_port_from_an_unknown_security_group_fails(tmp_path):
+    by = _verdicts(tmp_path, SG_RULE.format(port=22, extra=""))
+    assert by["NET-03"].status == "fail", by["NET-03"].message
+    assert "tcp 22" in by["NET-03"].message and "aws_vpc_security_group_ingress_rule.db" in by["NET-03"].message
+
+
+def test_an_unknown_cidr_source_could_be_the_internet(tmp_path):
+    by = _verdicts(tmp_path, SG_RULE.format(port=5432, extra=CIDR_RULE))
+    assert by["NET-03"].status == "error", by["NET-03"].message
+    assert "allowed_cidr" in by["NET-03"].message, by["NET-03"].message
