@@ -296,6 +296,23 @@ class CfnModel:
     def unknown(self, value: Any, where: str = "") -> Unknown:
         return Unknown(self.reason(value), where, str(_clean(value))[:200])
 
+    def block(self, value: Any, where: Any = "") -> Any:
+        """A property that holds a block ({...}): the block, {} when absent, or Unknown when it is an
+        intrinsic left after resolve() (an undecidable Fn::If, an import, a parameter): reading its
+        keys would read the intrinsic's own arguments as the block's settings."""
+        if _opaque(value):
+            return self.unknown(value, str(where))
+        return value if isinstance(value, dict) else {}
+
+    def items(self, value: Any, where: Any = "") -> list:
+        """A property that holds a list of blocks: its blocks, with an Unknown for the list or for
+        each element that is an intrinsic left after resolve()."""
+        if _opaque(value):
+            return [self.unknown(value, str(where))]
+        if not isinstance(value, list):
+            return []
+        return [self.unknown(v, str(where)) if _opaque(v) else v for v in value if isinstance(v, dict)]
+
     def value(self, value: Any, default: Any = None) -> Any:
         """A property value: literal, rendered intrinsic, the default when absent, or Unknown."""
         if value is None:
@@ -464,10 +481,16 @@ class CfnModel:
             doc = hcl.parse_json_text(value)
         else:
             doc = value
-        if not isinstance(doc, dict):  # an intrinsic resolved only at deploy time: the statements are unknown
+        if not isinstance(doc, dict) or _opaque(doc):  # an intrinsic resolved only at deploy: statements unknown
             return [self.unknown(value, where)]
-        out = []
+        statements = doc.get("Statement")
+        if _opaque(statements):
+            return [self.unknown(statements, where)]
+        out: list = [self.unknown(s, where) for s in (statements if isinstance(statements, list) else [])
+                     if _opaque(s)]
         for raw in hcl.statements_of_document(doc):
+            if _opaque(raw):
+                continue
             line = raw.get("__startline__") if isinstance(raw, dict) else None
             w = f"{self.display}:{line} ({where.split('(', 1)[-1].rstrip(')')})" if line else where
             out.append(hcl.neutral_statement(_clean_keep(raw), w, self._render_any))
@@ -492,10 +515,11 @@ class CfnModel:
         self._security_groups()
         for n in self.of_type("AWS::EKS::Cluster"):
             p = self.props(n)
-            vpc = p.get("ResourcesVpcConfig") or {}
+            vpc = self.block(p.get("ResourcesVpcConfig"), self.loc(n))
             e.add(e.clusters, EksCluster(**self.kw(n), version=self.text(p.get("Version")),
-                                         subnets=self.keys(vpc.get("SubnetIds")),
-                                         security_groups=self.keys(vpc.get("SecurityGroupIds"))))
+                                         subnets=[vpc] if is_unknown(vpc) else self.keys(vpc.get("SubnetIds")),
+                                         security_groups=[vpc] if is_unknown(vpc)
+                                         else self.keys(vpc.get("SecurityGroupIds"))))
         self._nodegroups()
         for n in self.of_type("AWS::RDS::DBInstance"):
             p = self.props(n)
@@ -517,14 +541,17 @@ class CfnModel:
                 security_groups=self.keys(p.get("VPCSecurityGroups")), subnets=subnets))
         for n in self.of_type("AWS::MSK::Cluster"):
             p = self.props(n)
-            info = p.get("BrokerNodeGroupInfo") or {}
-            transit = (p.get("EncryptionInfo") or {}).get("EncryptionInTransit") or {}
+            where = self.loc(n)
+            info = self.block(p.get("BrokerNodeGroupInfo"), where)
+            encryption = self.block(p.get("EncryptionInfo"), where)
+            transit = encryption if is_unknown(encryption) else self.block(encryption.get("EncryptionInTransit"), where)
             e.add(e.msk, Msk(**self.kw(n), version=self.text(p.get("KafkaVersion")),
                              broker_count=self.int(p.get("NumberOfBrokerNodes")),
-                             instance_type=self.text(info.get("InstanceType")),
-                             subnets=self.keys(info.get("ClientSubnets")),
-                             security_groups=self.keys(info.get("SecurityGroups")),
-                             client_broker=self.text(transit.get("ClientBroker"), default="TLS")))
+                             instance_type=info if is_unknown(info) else self.text(info.get("InstanceType")),
+                             subnets=[info] if is_unknown(info) else self.keys(info.get("ClientSubnets")),
+                             security_groups=[info] if is_unknown(info) else self.keys(info.get("SecurityGroups")),
+                             client_broker=transit if is_unknown(transit)
+                             else self.text(transit.get("ClientBroker"), default="TLS")))
         self._load_balancers()
         self._buckets()
         for n in self.of_type("AWS::IAM::OIDCProvider"):
@@ -569,11 +596,14 @@ class CfnModel:
         for n in self.of_type("AWS::EC2::SecurityGroup"):
             p = self.props(n)
             sg = SecurityGroup(**self.kw(n), vpc=(self.keys(p.get("VpcId")) or [None])[0])
-            for raw in p.get("SecurityGroupIngress") or []:
-                if isinstance(raw, dict):
-                    line = raw.get("__startline__")
-                    where = f"{self.display}:{line} ({n} SecurityGroupIngress)" if line else str(sg.loc)
-                    sg.ingress.append(self._rule(where, raw, "SourceSecurityGroupId"))
+            for raw in self.items(p.get("SecurityGroupIngress"), sg.loc):
+                if is_unknown(raw):  # rules known only at deploy (an undecidable Fn::If): not "no rules"
+                    sg.ingress.append({"resource": str(sg.loc), "protocol": raw, "from_port": raw, "to_port": raw,
+                                       "cidrs_v4": [raw], "cidrs_v6": [], "groups": [], "prefix_lists": []})
+                    continue
+                line = raw.get("__startline__")
+                where = f"{self.display}:{line} ({n} SecurityGroupIngress)" if line else str(sg.loc)
+                sg.ingress.append(self._rule(where, raw, "SourceSecurityGroupId"))
             e.add(e.security_groups, sg)
         for n in self.of_type("AWS::EC2::SecurityGroupIngress"):
             p = self.props(n)
@@ -586,22 +616,32 @@ class CfnModel:
         e = self.estate
         for n in self.of_type("AWS::EKS::Nodegroup"):
             p = self.props(n)
-            scaling = p.get("ScalingConfig") or {}
-            types = [self.text(t) for t in (p.get("InstanceTypes") or [])]
-            groups: list[str] = []
-            lt = p.get("LaunchTemplate") or {}
-            for tpl in self.keys(lt.get("Id")) + self.keys(lt.get("Name")):
+            where = self.loc(n)
+            scaling = self.block(p.get("ScalingConfig"), where)
+            raw_types = p.get("InstanceTypes")
+            types = [self.unknown(raw_types, str(where))] if _opaque(raw_types) else \
+                [self.text(t) for t in (raw_types if isinstance(raw_types, list) else [])]
+            groups: list = []
+            lt = self.block(p.get("LaunchTemplate"), where)
+            for tpl in [lt] if is_unknown(lt) else self.keys(lt.get("Id")) + self.keys(lt.get("Name")):
+                if is_unknown(tpl):  # which launch template (and so which security groups) is not known
+                    groups.append(tpl)
+                    continue
                 if self.type_of(tpl) != "AWS::EC2::LaunchTemplate":
                     continue
-                data = self.props(tpl).get("LaunchTemplateData") or {}
+                data = self.block(self.props(tpl).get("LaunchTemplateData"), self.loc(tpl))
+                if is_unknown(data):
+                    groups.append(data)
+                    continue
                 groups += self.keys(data.get("SecurityGroupIds"))
-                for ni in data.get("NetworkInterfaces") or []:
-                    groups += self.keys((ni or {}).get("Groups"))
+                for ni in self.items(data.get("NetworkInterfaces"), self.loc(tpl)):
+                    groups += [ni] if is_unknown(ni) else self.keys(ni.get("Groups"))
                 if not types and data.get("InstanceType"):
                     types = [self.text(data["InstanceType"])]
             e.add(e.nodegroups, NodeGroup(
                 **self.kw(n), cluster=(self.keys(p.get("ClusterName")) or [None])[0], instance_types=types,
-                min_size=self.int(scaling.get("MinSize")), desired_size=self.int(scaling.get("DesiredSize")),
+                min_size=scaling if is_unknown(scaling) else self.int(scaling.get("MinSize")),
+                desired_size=scaling if is_unknown(scaling) else self.int(scaling.get("DesiredSize")),
                 subnets=self.keys(p.get("Subnets")), security_groups=list(dict.fromkeys(groups))))
 
     def _load_balancers(self) -> None:
@@ -609,8 +649,8 @@ class CfnModel:
         for n in self.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
             p = self.props(n)
             subnets = self.keys(p.get("Subnets"))
-            for m in p.get("SubnetMappings") or []:
-                subnets += self.keys((m or {}).get("SubnetId"))
+            for m in self.items(p.get("SubnetMappings"), self.loc(n)):
+                subnets += [m] if is_unknown(m) else self.keys(m.get("SubnetId"))
             e.add(e.load_balancers, LoadBalancer(
                 **self.kw(n), lb_type=str(p.get("Type") or "application"),
                 scheme=self.text(p.get("Scheme"), default="internet-facing"), subnets=subnets,
@@ -620,15 +660,16 @@ class CfnModel:
             for lb in self.keys(p.get("LoadBalancerArn")):
                 if lb not in e.load_balancers:
                     continue
-                actions = [a for a in (p.get("DefaultActions") or []) if isinstance(a, dict)]
+                actions = self.items(p.get("DefaultActions"), self.loc(n))
                 first = actions[0] if actions else {}
-                redirect = first.get("RedirectConfig") or {}
+                redirect = first if is_unknown(first) else self.block(first.get("RedirectConfig"), self.loc(n))
                 e.load_balancers[lb].listeners.append({
                     "resource": str(self.loc(n)),
                     "port": self.int(p.get("Port")),
                     "protocol": (lambda v: v if is_unknown(v) else v.upper())(self.text(p.get("Protocol"), "HTTP")),
-                    "action": self.text(first.get("Type")),
-                    "redirect_protocol": self.text(redirect.get("Protocol")) if redirect else None,
+                    "action": first if is_unknown(first) else self.text(first.get("Type")),
+                    "redirect_protocol": redirect if is_unknown(redirect)
+                    else (self.text(redirect.get("Protocol")) if redirect else None),
                 })
 
     def _buckets(self) -> None:
@@ -636,23 +677,29 @@ class CfnModel:
         for n in self.of_type("AWS::S3::Bucket"):
             p = self.props(n)
             b = Bucket(**self.kw(n), name=self.canonical(n, None), arn=self.canonical(n, "Arn"))
-            ver = p.get("VersioningConfiguration")
-            if isinstance(ver, dict):
-                b.versioning = self.text(ver.get("Status"))
-            rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
-            for rule in rules if isinstance(rules, list) else []:
-                default = (rule or {}).get("ServerSideEncryptionByDefault") or {}
-                if default:
+            where = b.loc
+            ver = self.block(p.get("VersioningConfiguration"), where)
+            if is_unknown(ver) or ver:
+                b.versioning = ver if is_unknown(ver) else self.text(ver.get("Status"))
+            enc = self.block(p.get("BucketEncryption"), where)
+            rules = [enc] if is_unknown(enc) else self.items(enc.get("ServerSideEncryptionConfiguration"), where)
+            for rule in rules:
+                default = rule if is_unknown(rule) else self.block(rule.get("ServerSideEncryptionByDefault"), where)
+                if is_unknown(default):  # the encryption is known only at deploy
+                    b.sse = b.kms_key = default
+                elif default:
                     b.sse = self.text(default.get("SSEAlgorithm"))
                     key = default.get("KMSMasterKeyID")
                     b.kms_key = self.render(key) if key is not None else None
-            pab = p.get("PublicAccessBlockConfiguration")
-            if isinstance(pab, dict):
+            pab = self.block(p.get("PublicAccessBlockConfiguration"), where)
+            if is_unknown(pab):
+                b.public_access_block = pab
+            elif pab:
                 b.public_access_block = {
-                    "block_public_acls": bool(hcl.to_bool(pab.get("BlockPublicAcls"))),
-                    "block_public_policy": bool(hcl.to_bool(pab.get("BlockPublicPolicy"))),
-                    "ignore_public_acls": bool(hcl.to_bool(pab.get("IgnorePublicAcls"))),
-                    "restrict_public_buckets": bool(hcl.to_bool(pab.get("RestrictPublicBuckets"))),
+                    "block_public_acls": self.bool(pab.get("BlockPublicAcls"), default=False),
+                    "block_public_policy": self.bool(pab.get("BlockPublicPolicy"), default=False),
+                    "ignore_public_acls": self.bool(pab.get("IgnorePublicAcls"), default=False),
+                    "restrict_public_buckets": self.bool(pab.get("RestrictPublicBuckets"), default=False),
                 }
             e.add(e.buckets, b)
 
@@ -663,9 +710,8 @@ class CfnModel:
             name = p.get("RoleName")
             role = Role(**self.kw(n), name=str(name) if isinstance(name, str) else None)
             role.trust = self.document(p.get("AssumeRolePolicyDocument"), str(role.loc))
-            for pol in p.get("Policies") or []:
-                if isinstance(pol, dict):
-                    role.statements += self.document(pol.get("PolicyDocument"), str(role.loc))
+            for pol in self.items(p.get("Policies"), role.loc):
+                role.statements += [pol] if is_unknown(pol) else self.document(pol.get("PolicyDocument"), str(role.loc))
             for arn in p.get("ManagedPolicyArns") or []:
                 t = self.target(arn)
                 if t and self.type_of(t[0]) == "AWS::IAM::ManagedPolicy":
@@ -683,6 +729,12 @@ class CfnModel:
                 already = any(self.target(a) == (n, None) for a in self.props(r).get("ManagedPolicyArns") or [])
                 if not already:
                     role.statements += self.document(p.get("PolicyDocument"), str(self.loc(n)))
+
+
+def _opaque(value: Any) -> bool:
+    """An intrinsic function (``{"Fn::If": ...}``, ``{"Ref": ...}``) where a block or a list was
+    expected: what it stands for is decided only at deploy."""
+    return isinstance(value, dict) and any(str(k) == "Ref" or str(k).startswith("Fn::") for k in value)
 
 
 def _clean_keep(raw: dict) -> dict:

@@ -282,3 +282,88 @@ def test_find_in_map_over_the_region_is_unknown_naming_it(tmp_path):
     v = _by([path], tmp_path, {"Env": "prod"})["HA-02"]
     assert v.status == "error", v.message
     assert "AWS::Region" in v.message and "FindInMap" in v.message, v.message
+
+
+# A whole block under an Fn::If (ScalingConfig, SecurityGroupIngress, EncryptionInfo, the bucket's
+# configurations), as the AWS samples switch production settings: undecided, it is an unknown block,
+# never read as a block without settings (min size None, no ingress rules, TLS by default, no versioning).
+BLOCKS = '''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env: {Type: String, AllowedValues: [dev, prod]}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+  SubA: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: eu-west-1a}}
+  SubB: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.2.0/24, AvailabilityZone: eu-west-1b}}
+  SubC: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.3.0/24, AvailabilityZone: eu-west-1c}}
+  NodeSG: {Type: AWS::EC2::SecurityGroup, Properties: {GroupDescription: nodes, VpcId: !Ref Vpc}}
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Version: "1.31"
+      RoleArn: arn:aws:iam::123456789012:role/eks
+      ResourcesVpcConfig: {SubnetIds: [!Ref SubA, !Ref SubB, !Ref SubC], SecurityGroupIds: [!Ref NodeSG]}
+  Nodes:
+    Type: AWS::EKS::Nodegroup
+    Properties:
+      ClusterName: !Ref Cluster
+      NodeRole: arn:aws:iam::123456789012:role/node
+      InstanceTypes: [m6i.xlarge]
+      Subnets: [!Ref SubA, !Ref SubB, !Ref SubC]
+      ScalingConfig: !If [IsProd, {MinSize: 3, DesiredSize: 3, MaxSize: 6}, {MinSize: 1, DesiredSize: 1, MaxSize: 1}]
+  DBSG:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: db
+      VpcId: !Ref Vpc
+      SecurityGroupIngress: !If
+        - IsProd
+        - [{IpProtocol: tcp, FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: !GetAtt Cluster.ClusterSecurityGroupId}]
+        - [{IpProtocol: tcp, FromPort: 5432, ToPort: 5432, CidrIp: 0.0.0.0/0}]
+  DB:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: postgres
+      EngineVersion: "16.4"
+      DBInstanceClass: db.r6g.large
+      MultiAZ: true
+      BackupRetentionPeriod: 7
+      VPCSecurityGroups: [!GetAtt DBSG.GroupId]
+  Kafka:
+    Type: AWS::MSK::Cluster
+    Properties:
+      ClusterName: events
+      KafkaVersion: 3.6.0
+      NumberOfBrokerNodes: 3
+      EncryptionInfo: !If [IsProd, {EncryptionInTransit: {ClientBroker: TLS}}, {EncryptionInTransit: {ClientBroker: PLAINTEXT}}]
+      BrokerNodeGroupInfo: {InstanceType: kafka.m5.large, ClientSubnets: [!Ref SubA, !Ref SubB, !Ref SubC]}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: conncentric-bundles
+      VersioningConfiguration: !If [IsProd, {Status: Enabled}, !Ref "AWS::NoValue"]
+      BucketEncryption: !If
+        - IsProd
+        - {ServerSideEncryptionConfiguration: [{ServerSideEncryptionByDefault: {SSEAlgorithm: "aws:kms"}}]}
+        - !Ref "AWS::NoValue"
+      PublicAccessBlockConfiguration: {BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true,
+                                       RestrictPublicBuckets: true}
+'''
+
+
+def test_a_block_under_an_undecided_if_is_unknown_not_empty(tmp_path):
+    path = tmp_path / "cfn" / "blocks.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(BLOCKS)
+    by = _by([path], tmp_path)
+    for control in ("HA-04", "SIZE-01", "NET-01", "NET-03", "NET-07", "S3-01", "S3-02"):
+        assert by[control].status == "error", (control, by[control].status, by[control].message)
+        assert "IsProd" in by[control].message and "Env" in by[control].message, (control, by[control].message)
+    prod = _by([path], tmp_path, {"Env": "prod"})
+    for control in ("HA-04", "SIZE-01", "NET-01", "NET-03", "NET-07", "S3-01", "S3-02"):
+        assert prod[control].status == "pass", (control, prod[control].message)
+    dev = _by([path], tmp_path, {"Env": "dev"})
+    assert dev["NET-03"].status == "fail" and "0.0.0.0/0" in dev["NET-03"].message, dev["NET-03"].message
+    assert dev["NET-07"].status in ("fail", "warn") and dev["HA-04"].status == "fail"
+    assert dev["S3-01"].status == "fail"
