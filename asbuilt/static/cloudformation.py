@@ -68,22 +68,30 @@ def _raw_template(file: str) -> dict:
 
 
 class CfnModel:
-    def __init__(self, template: dict, file: str, parameters: dict[str, Any] | None = None):
+    def __init__(self, template: dict, file: str, parameters: dict[str, Any] | None = None,
+                 passed: dict[str, Any] | None = None):
+        """``parameters``: the values given for the deploy (--parameter, a target's
+        cloudformation_parameters). ``passed``: for a template deployed as a nested stack of a scanned
+        parent, the values its parent's ``Parameters`` give (text, or Unknown); they replace
+        ``parameters``, which are the root stack's."""
         self.file = file
         self.display = display_path(file)
         self.resources: dict[str, dict] = {k: v for k, v in (template.get("Resources") or {}).items()
                                            if isinstance(v, dict) and not str(k).startswith("__")}
         self.parameters = template.get("Parameters") or {}
         self.estate = Estate("cloudformation", self.display)
-        # parameter values given for the deploy (--parameter, a target's cloudformation_parameters)
-        self.given = {str(k): v for k, v in (parameters or {}).items() if str(k) in self.parameters}
+        given = parameters if passed is None else {k: v for k, v in passed.items() if not is_unknown(v)}
+        self.given = {str(k): v for k, v in (given or {}).items() if str(k) in self.parameters}
+        # parameters a parent stack passes with a value known only at deploy (their defaults do not apply)
+        self.from_parent: dict[str, Unknown] = {str(k): v for k, v in (passed or {}).items()
+                                                if is_unknown(v) and str(k) in self.parameters}
         raw = _raw_template(file) if file != "(checkov)" else {}
         self.conditions: dict = raw.get("Conditions") or template.get("Conditions") or {}
         self.mappings: dict = raw.get("Mappings") or template.get("Mappings") or {}
         raw_resources = raw.get("Resources") or {}
         # checkov put the parameters' defaults in for Ref: with other values given, read the template as written
         self._raw_props = {n: (raw_resources.get(n) or {}).get("Properties") or {} for n in self.resources} \
-            if self.given and raw_resources else {}
+            if (self.given or self.from_parent) and raw_resources else {}
         self._props: dict[str, dict] = {}
         self._deciding: set[str] = set()
         for name in list(self.resources):
@@ -108,6 +116,8 @@ class CfnModel:
         """The value a parameter takes: the one given for the deploy, else its Default; None if neither."""
         if name in self.given:
             return self.given[name]
+        if name in self.from_parent:
+            return None
         return self.param_default(name)
 
     def condition(self, name: str) -> Any:
@@ -272,6 +282,8 @@ class CfnModel:
                 ref = str(value["Ref"])
                 if ref in self.resources:
                     return f"{ref} is known only after deploy"
+                if ref in self.from_parent:
+                    return self.from_parent[ref].reason
                 if ref in self.parameters:
                     return f"parameter {ref} has no default: its value is given only when the stack is deployed"
                 if ref.startswith("AWS::"):
@@ -287,6 +299,9 @@ class CfnModel:
                 why = self.condition(str(cond))
                 return f"condition {cond} could not be decided" + (f" ({why.reason})" if is_unknown(why) else "")
             if "Fn::GetAtt" in value:
+                t = self.target(value)
+                if t and t[1] and t[1].startswith("Outputs.") and self.type_of(t[0]) in NESTED_STACKS:
+                    return f"output {t[1][len('Outputs.'):]} of nested stack {t[0]} is known only after deploy"
                 return f"Fn::GetAtt {value['Fn::GetAtt']} is known only after deploy"
             for k in value:
                 if not str(k).startswith("__"):
@@ -295,6 +310,26 @@ class CfnModel:
 
     def unknown(self, value: Any, where: str = "") -> Unknown:
         return Unknown(self.reason(value), where, str(_clean(value))[:200])
+
+    def passed_value(self, value: Any) -> Any:
+        """The text a parameter of a nested stack receives (lists comma-joined, as CloudFormation
+        passes them), Unknown when known only at deploy, None when left out (AWS::NoValue)."""
+        v = self.resolve(value)
+        if v is NO_VALUE or v is None:
+            return None
+        if isinstance(v, (str, int, float, bool)):
+            return _text(v)
+        if isinstance(v, list):
+            parts = [self.passed_value(x) for x in v]
+            bad = next((x for x in parts if is_unknown(x)), None)
+            return bad if bad is not None else ",".join(str(x) for x in parts if x is not None)
+        if isinstance(v, dict) and "Ref" in v and str(v["Ref"]) in self.parameters:
+            d = self.param_value(str(v["Ref"]))
+            if d is None:
+                return self.unknown(v)
+            return ",".join(map(str, d)) if isinstance(d, list) else _text(d)
+        text = self.render(v) if isinstance(v, dict) else None
+        return text if text and "<" not in text else self.unknown(v)
 
     def block(self, value: Any, where: Any = "") -> Any:
         """A property that holds a block ({...}): the block, {} when absent, or Unknown when it is an
@@ -756,16 +791,200 @@ def _text(value: Any) -> str | None:
     return str(value) if not isinstance(value, dict) else None
 
 
+NESTED_STACKS = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
+
+
+def _url_text(value: Any) -> str | None:
+    """A TemplateURL / Location as written, ``${...}`` left in: only its path is read."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "Fn::Sub" in value:
+            body = value["Fn::Sub"]
+            body = body[0] if isinstance(body, list) and body else body
+            return body if isinstance(body, str) else None
+        if "Fn::Join" in value and isinstance(value["Fn::Join"], list) and len(value["Fn::Join"]) == 2:
+            sep, parts = value["Fn::Join"]
+            if isinstance(parts, list):
+                return str(sep).join(p if isinstance(p, (str, int)) else "${?}" for p in parts)
+    return None
+
+
+def _nested_template(parent: str, url: Any, files: list[str]) -> tuple[str | None, str]:
+    """The scanned template a nested stack deploys, or None and why none: a local path (as
+    ``aws cloudformation package`` and SAM take it) relative to the parent, else the scanned file
+    whose name (and the most trailing folders) the URL ends with."""
+    from pathlib import Path
+
+    text = _url_text(url)
+    if isinstance(url, dict) and "ApplicationId" in url:
+        return None, f"it deploys Serverless Application Repository application {str(url['ApplicationId'])[:120]}"
+    if not text:
+        return None, "its template location is known only at deploy"
+    path = re.split(r"[?#]", text, maxsplit=1)[0]
+    if "://" not in path and "${" not in path:
+        wanted = (Path(parent).parent / path).resolve()
+        for f in files:
+            if Path(f).resolve() == wanted:
+                return f, ""
+    parts = [x for x in re.split(r"[/\\]", path) if x]
+    if not parts or "${" in parts[-1]:
+        return None, f"its template's file name is known only at deploy ({text[:120]})"
+
+    def trailing(f: str) -> int:
+        mine = Path(f).resolve().parts
+        n = 0
+        while n < min(len(mine), len(parts)) and mine[-1 - n] == parts[-1 - n]:
+            n += 1
+        return n
+
+    scores = {f: trailing(f) for f in files if Path(f).resolve() != Path(parent).resolve()}
+    best = max(scores.values(), default=0)
+    if best == 0:
+        return None, f"its template {text[:160]} is not among the scanned templates"
+    winners = [f for f, n in scores.items() if n == best]
+    if len(winners) > 1:
+        return None, (f"its template {text[:120]} matches several scanned templates "
+                      f"({', '.join(display_path(f) for f in winners[:3])})")
+    return winners[0], ""
+
+
 def build_estates(definitions: dict, parameters: dict[str, Any] | None = None) -> list[Estate]:
+    """One estate per template. A template a scanned parent deploys as a nested stack
+    (AWS::CloudFormation::Stack TemplateURL, AWS::Serverless::Application Location) is read with
+    the values its parent passes, not with its own defaults nor the root's --parameter values; a
+    nested stack whose template is not in the scan is unresolved (what it creates is not known)."""
+    templates = {str(f): t for f, t in sorted(definitions.items(), key=lambda kv: str(kv[0]))
+                 if isinstance(t, dict) and t.get("Resources")}
+    files = list(templates)
+    links: dict[str, list[tuple[str, str]]] = {}  # child file -> [(parent file, nested stack resource)]
+    targets: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for f, t in templates.items():
+        for name, res in (t.get("Resources") or {}).items():
+            if isinstance(res, dict) and res.get("Type") in NESTED_STACKS:
+                url = (res.get("Properties") or {}).get(NESTED_STACKS[res["Type"]])
+                child, why = _nested_template(f, url, files)
+                targets[(f, str(name))] = (child, why if child is None else "")
+                if child is not None and child != f:
+                    links.setdefault(child, []).append((f, str(name)))
+    models: dict[str, CfnModel] = {}
+    pending = list(files)
+    while pending:
+        ready = [f for f in pending if all(p in models for p, _ in links.get(f, []))] or pending[:1]
+        for f in ready:
+            pending.remove(f)
+            parents = [(models[p], n) for p, n in links.get(f, []) if p in models]
+            models[f] = _model(f, templates[f], parameters, parents)
     out = []
-    for file, template in sorted(definitions.items(), key=lambda kv: str(kv[0])):
-        if isinstance(template, dict) and template.get("Resources"):
-            out.append(CfnModel(template, str(file), parameters).build())
+    for f in files:
+        m = models[f]
+        for (pf, name), (child, why) in targets.items():
+            if pf != f:
+                continue
+            undecided = next((u for u in m.estate.undecided_resources if u.get("resource") == name), None)
+            if name not in m.resources and undecided is None:
+                continue  # its Condition is false: not deployed
+            loc = m.loc(name) if name in m.resources else Loc(m.display, int(undecided.get("line") or 0), name)
+            if child is None:
+                m.estate.unresolved_modules.append({
+                    "module": name, "file": loc.file, "line": loc.line, "source": str(_url_text(
+                        (m.resources.get(name, {}).get("Properties") or {}).get("TemplateURL")) or why),
+                    "kind": "nested stack", "why": why})
+            else:
+                m.estate.resolved_modules.append(f"{name} -> {display_path(child)}")
+        out.append(m.estate)
     return out
+
+
+def _model(file: str, template: dict, parameters: dict[str, Any] | None,
+           parents: list[tuple["CfnModel", str]]) -> CfnModel:
+    """The model of one template; with parents (scanned templates that deploy it as a nested
+    stack), read with the values they pass (the same in every instance, else unknown)."""
+    if not parents:
+        return _built(CfnModel(template, file, parameters))
+    instances = []
+    for pm, name in parents:
+        if name in pm.resources:
+            instances.append((pm, name, None))
+            continue
+        undecided = next((u for u in pm.estate.undecided_resources if u.get("resource") == name), None)
+        if undecided is not None:
+            instances.append((pm, name, undecided))
+    declared = template.get("Parameters") or {}
+    if not instances:  # every nested stack that deploys it has a false Condition: not deployed
+        m = CfnModel(template, file, {})
+        m.estate.not_created.update(id(r) for r in m.resources.values())
+        m.resources = {}
+        return _built(m)
+    passed: dict[str, Any] = {}
+    for key in declared:
+        values = []
+        for pm, name, _ in instances:
+            props = pm.props(name) if name in pm.resources else pm.resolve(_raw_props_of(pm, name))
+            given = props.get("Parameters") if isinstance(props, dict) else None
+            where = f"{pm.display}:{pm.loc(name).line if name in pm.resources else 0} ({name})"
+            if given is not None and not isinstance(given, dict):
+                values.append(Unknown(f"nested stack {where} passes its parameters as {str(_clean(given))[:80]}, "
+                                      "known only at deploy", where))
+            elif key not in (given or {}):
+                values.append(None)  # not passed: the template's default
+            else:
+                v = pm.passed_value(given[key])
+                values.append(Unknown(f"{key} is passed by nested stack {where} as {str(_clean(given[key]))[:80]}, "
+                                      f"and {v.reason}", where) if is_unknown(v) else v)
+        unknowns = [v for v in values if is_unknown(v)]
+        if len(instances) > 1 and (unknowns or len(set(map(str, values))) > 1):
+            passed[key] = Unknown(f"{key} is not passed the same known value by every nested stack that deploys "
+                                  f"{display_path(file)} ({', '.join(n for _, n, _ in instances)})")
+        elif unknowns:
+            passed[key] = unknowns[0]
+        elif values and values[0] is not None:
+            passed[key] = values[0]
+    m = _built(CfnModel(template, file, None, passed))
+    for pm, name, undecided in instances:
+        if undecided is None:
+            continue
+        for n, res in m.resources.items():
+            loc = m.loc(n)
+            m.estate.undecided_resources.append({
+                "resource": n, "type": str(res.get("Type", "")), "file": loc.file, "line": loc.line,
+                "reason": f"{n} is in nested stack {name} of {pm.display}, and {undecided['reason']}"})
+    return m
+
+
+def _raw_props_of(pm: "CfnModel", name: str) -> dict:
+    raw = (_raw_template(pm.file).get("Resources") or {}).get(name) or {}
+    return raw.get("Properties") or {}
+
+
+def _built(m: CfnModel) -> CfnModel:
+    m.build()
+    return m
 
 
 def estate_of_one(conf: dict, entity_type: str) -> Estate:
     return CfnModel({"Resources": {"Resource": conf}}, "(checkov)").build()
+
+
+def restore_dropped(file: str, template: dict) -> None:
+    """Put back the resources checkov's graph left out because their Condition is false with the
+    parameters' defaults: with values given for the deploy (--parameter, a parent stack's) the
+    condition may be true, and CfnModel decides it (a false one is still not created)."""
+    from checkov.cloudformation.parser import parse
+
+    try:
+        parsed, _ = parse(file)
+    except Exception:  # checkov parsed it once already; a second failure leaves the template as it is
+        return
+    resources = parsed.get("Resources") if isinstance(parsed, dict) else None
+    if not isinstance(resources, dict):
+        return
+    mine = template.setdefault("Resources", {})
+    if not isinstance(mine, dict):
+        return
+    for name, res in resources.items():
+        if name not in mine and isinstance(res, dict) and isinstance(res.get("Condition"), str):
+            mine[name] = res
 
 
 def make_runner():
@@ -777,6 +996,9 @@ def make_runner():
         def check_definitions(self, root_folder, runner_filter, report):  # type: ignore[override]
             ctx = current()
             if ctx is not None:
+                for file, template in list(self.definitions.items()):
+                    if isinstance(template, dict):
+                        restore_dropped(str(file), template)
                 for estate in build_estates(self.definitions, getattr(ctx, "cfn_parameters", None)):
                     ctx.add_stack(estate)
             return super().check_definitions(root_folder, runner_filter, report)

@@ -820,14 +820,18 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
     """A Terraform stack that calls modules whose code is not on disk cannot pass a control over
     AWS resources: those modules may create (or be) what the control is about. A known failure
     stands; a pass, or finding nothing to judge, becomes error naming the modules."""
-    mods = getattr(stack, "unresolved_modules", None) or [] if getattr(stack, "flavour", "") == "terraform" else []
+    flavour = getattr(stack, "flavour", "")
+    mods = getattr(stack, "unresolved_modules", None) or [] if flavour in ("terraform", "cloudformation") else []
     types = set(DEFINITIONS[control].cloudformation) if control in DEFINITIONS else set()
     undecided = [u for u in getattr(stack, "undecided_resources", None) or [] if u.get("type") in types]
     if not mods and not undecided:
         return None
     if verdict is not None and verdict.status == "fail":
         return None
-    unknowns = [UnknownFact(f"what {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
+    unknowns = [UnknownFact(f"what nested stack {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
+                            f"{m['why']}; scan its template together with its parent to decide")
+                if m.get("kind") == "nested stack" else
+                UnknownFact(f"what {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
                             f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
                             "(`terraform show -json`) to decide")
                 for m in mods]

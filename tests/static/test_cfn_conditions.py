@@ -367,3 +367,28 @@ def test_a_block_under_an_undecided_if_is_unknown_not_empty(tmp_path):
     assert dev["NET-03"].status == "fail" and "0.0.0.0/0" in dev["NET-03"].message, dev["NET-03"].message
     assert dev["NET-07"].status in ("fail", "warn") and dev["HA-04"].status == "fail"
     assert dev["S3-01"].status == "fail"
+
+
+def test_a_resource_false_by_default_is_judged_when_the_parameters_make_it_true(tmp_path):
+    # checkov's graph drops a resource whose simple Condition is false with the defaults; --parameter
+    # may make it true, and then it is deployed and judged
+    path = tmp_path / "cfn" / "replica.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text('''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  DB:
+    Type: AWS::RDS::DBInstance
+    Properties: {Engine: postgres, EngineVersion: "16.4", DBInstanceClass: db.r6g.large, MultiAZ: true,
+                 BackupRetentionPeriod: 7}
+  Replica:
+    Type: AWS::RDS::DBInstance
+    Condition: IsProd
+    Properties: {Engine: postgres, EngineVersion: "16.4", DBInstanceClass: db.t3.micro, MultiAZ: false}
+''')
+    assert _by([path], tmp_path)["HA-01"].status == "pass"  # dev: no replica
+    v = _by([path], tmp_path, {"Env": "prod"})["HA-01"]
+    assert v.status == "fail" and "replica.yaml:11 (Replica)" in v.message, v.message
