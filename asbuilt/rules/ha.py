@@ -52,8 +52,13 @@ def _zone_findings(resource: str, zones: list, need: int, what: str) -> tuple[li
     if len(known) >= need:
         return [], []
     if unknown:
-        first = next((u for u in unknown if is_unknown(u)), None)
+        told = [u for u in unknown if is_unknown(u)]
+        first = told[0] if told else None
         reason = first.reason if first is not None else "set availability_zone / AvailabilityZone so it can be read"
+        others = list(dict.fromkeys(f"{u.where}: {u.reason}" if u.where else u.reason for u in told[1:]
+                                    if u.reason != first.reason))
+        if others:  # each subnet's own reason: they may need different fixes (a parameter, the region)
+            reason = "; ".join([reason, *others])
         return [], [UnknownFact(f"the availability zone of {len(unknown)} of the {what} subnet(s) of {resource}",
                                 (first.where if first is not None and first.where else resource), reason)]
     shown = ", ".join(sorted(known)) or "none"

@@ -298,6 +298,15 @@ class CfnModel:
                 cond = value["Fn::If"][0] if isinstance(value["Fn::If"], list) and value["Fn::If"] else "?"
                 why = self.condition(str(cond))
                 return f"condition {cond} could not be decided" + (f" ({why.reason})" if is_unknown(why) else "")
+            if "Fn::Select" in value and isinstance(value["Fn::Select"], list) and len(value["Fn::Select"]) == 2:
+                return self.reason(value["Fn::Select"][1])
+            if "Fn::Split" in value and isinstance(value["Fn::Split"], list) and len(value["Fn::Split"]) == 2:
+                return self.reason(value["Fn::Split"][1])
+            if "Fn::Join" in value and isinstance(value["Fn::Join"], list) and len(value["Fn::Join"]) == 2 \
+                    and isinstance(value["Fn::Join"][1], list):
+                part = next((x for x in value["Fn::Join"][1] if isinstance(x, dict) and "<" in self.render(x)), None)
+                if part is not None:
+                    return self.reason(part)
             if "Fn::GetAtt" in value:
                 t = self.target(value)
                 if t and t[1] and t[1].startswith("Outputs.") and self.type_of(t[0]) in NESTED_STACKS:
@@ -468,13 +477,15 @@ class CfnModel:
             return param["Default"]
         return (param.get("Properties") or {}).get("Default")
 
-    def zone(self, value: Any) -> str | None:
+    def zone(self, value: Any) -> Any:
+        """The zone a subnet is in: a zone name or id, ``az#<i>`` for ``!Select [i, !GetAZs '']``, None
+        when not set (AWS picks one), or Unknown naming what is known only at deploy."""
         if value is None:
             return None
         text = self.render(value)
         if hcl.AZ.match(text) or re.fullmatch(r"az#\d+", text):
             return text
-        return None
+        return self.unknown(value)
 
     def loc(self, name: str) -> Loc:
         res = self.resources[name]

@@ -392,3 +392,23 @@ Resources:
     assert _by([path], tmp_path)["HA-01"].status == "pass"  # dev: no replica
     v = _by([path], tmp_path, {"Env": "prod"})["HA-01"]
     assert v.status == "fail" and "replica.yaml:11 (Replica)" in v.message, v.message
+
+
+def test_a_zone_known_only_at_deploy_says_why(tmp_path):
+    # AWS's FindInMapAZs sample: the zones come from a RegionMap keyed by AWS::Region
+    path = tmp_path / "cfn" / "azs.json"
+    path.parent.mkdir(parents=True)
+    select = {"Fn::Select": [0, {"Fn::FindInMap": ["RegionMap", {"Ref": "AWS::Region"}, "AZs"]}]}
+    path.write_text(json.dumps({
+        "Mappings": {"RegionMap": {"us-east-1": {"AZs": ["us-east-1a", "us-east-1b"]}}},
+        "Parameters": {"Zone2": {"Type": "String"}},
+        "Resources": {
+            "VPC": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "S1": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "VPC"}, "CidrBlock": "10.0.1.0/24",
+                                                             "AvailabilityZone": select}},
+            "S2": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "VPC"}, "CidrBlock": "10.0.2.0/24",
+                                                             "AvailabilityZone": {"Ref": "Zone2"}}},
+            "ALB": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                    "Properties": {"Scheme": "internal", "Subnets": [{"Ref": "S1"}, {"Ref": "S2"}]}}}}, indent=2))
+    v = _by([path], tmp_path)["HA-06"]
+    assert v.status == "error" and "AWS::Region" in v.message and "Zone2" in v.message, v.message
