@@ -105,10 +105,20 @@ def _ports(ctx: Any) -> tuple[int, list[int]]:
     return int(ctx.profile.params("NET-01")["port"]), [int(p) for p in ctx.profile.params("NET-02")["ports"]]
 
 
+def _group_keys(e: Estate, node: Any) -> list:
+    """The security groups of a database or MSK cluster. None set in the code: AWS attaches the
+    VPC's default security group, whose rules the code does not give (the API names it)."""
+    if node.security_groups or e.flavour == "aws":
+        return node.security_groups
+    return [Unknown("no security group is set on it, so AWS attaches its VPC's default security group, whose rules "
+                    "are not in the code (set VPCSecurityGroups / vpc_security_group_ids, SecurityGroups / "
+                    "security_groups)", str(node.loc), "the VPC's default security group")]
+
+
 def _ingress(e: Estate, nodes: Any) -> list[dict]:
     # node subnets' CIDRs count only where they can reach the resource (same VPC, or peered and routed)
     groups = e.node_security_groups()
-    return [_item(n, security_groups=e.groups(n.security_groups), node_security_groups=groups,
+    return [_item(n, security_groups=e.groups(_group_keys(e, n)), node_security_groups=groups,
                   node_cidrs=e.node_cidrs(_vpc_of(e, n))) for n in nodes.values()]
 
 
@@ -122,22 +132,9 @@ def msk_ingress(e: Estate, ctx: Any) -> list[dict]:
 
 def data_tier_exposure(e: Estate, ctx: Any) -> list[dict]:
     rds_port, msk_ports = _ports(ctx)
-    out = [_item(d, allowed_ports=[rds_port], security_groups=e.groups(d.security_groups) or _default_group(e, d))
-           for d in e.databases.values()]
-    out += [_item(m, allowed_ports=msk_ports, security_groups=e.groups(m.security_groups)) for m in e.msk.values()]
+    out = [_item(d, allowed_ports=[rds_port], security_groups=e.groups(_group_keys(e, d))) for d in e.databases.values()]
+    out += [_item(m, allowed_ports=msk_ports, security_groups=e.groups(_group_keys(e, m))) for m in e.msk.values()]
     return out
-
-
-def _default_group(e: Estate, db: Any) -> list[dict]:
-    """A DB instance the code gives no security group is put in its VPC's default security group,
-    whose rules the code does not give (the API always lists the groups: nothing to add there)."""
-    if e.flavour == "aws":
-        return []
-    where = str(db.loc)
-    return [{"id": "the VPC's default security group", "resource": where, "ingress": [],
-             "unknown": Unknown("no security group is given (vpc_security_group_ids / VPCSecurityGroups), so RDS puts "
-                                "the instance in its VPC's default security group, whose rules are not in the code; "
-                                "give it a security group of its own", where)}]
 
 
 def alb_posture(e: Estate, ctx: Any) -> list[dict]:

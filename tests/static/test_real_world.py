@@ -212,3 +212,12 @@ def test_a_bucket_nothing_ties_to_the_platform_is_not_judged_as_the_bundle_bucke
     by = {v.control: v for v in result.verdicts}
     assert "S3-01" not in by or by["S3-01"].status != "fail", by["S3-01"].message  # not failed as the bundle bucket
     assert any("aws_s3_bucket.logs" in n and "not judged" in n for n in result.notes), result.notes
+
+
+def test_a_database_without_security_groups_is_in_the_vpcs_default_group_whose_rules_are_unknown(tmp_path):
+    # aws_db_instance without vpc_security_group_ids (VPCSecurityGroups left out in CloudFormation):
+    # AWS attaches the VPC's default security group; "only 5432, nothing from the internet" is not known
+    by = _verdicts(tmp_path, DB.format(name="main", meta="", cls="db.r6g.large", multi_az="true"))
+    v = by["NET-03"]
+    assert v.status == "error" and "default security group" in v.message, v.message
+    assert "aws_db_instance.main" in v.message
