@@ -436,9 +436,8 @@ def _coverage_notes(coverage: dict) -> list[str]:
         notes.append(f"read {st.get('files_read', 0)} file(s), {sum((st.get('resources') or {}).values())} "
                      f"resource(s) in {len(st.get('stacks') or [])} stack(s)")
     for m in st.get("modules_unresolved") or []:
-        if m.get("kind") == "nested stack":
-            notes.append(f"nested stack {m['module']} at {m['file']}:{m['line']}: {m['why']}, so what it creates is "
-                         "unknown (scan its template together with its parent)")
+        if m.get("fact"):  # a CloudFormation nested stack or macro
+            notes.append(f"{m['fact']} is unknown ({m['file']}:{m['line']}: {m['why']}; {m['hint']})")
             continue
         notes.append(f"module {m['module']} ({m['source']}) at {m['file']}:{m['line']} is not on disk: "
                      "what it creates is unknown (a plan file decides it)")

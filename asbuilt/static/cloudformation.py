@@ -549,6 +549,7 @@ class CfnModel:
 
     def build(self) -> Estate:
         e = self.estate
+        self._transforms()
         for n in self.of_type("AWS::EC2::VPC"):
             cidr = self.props(n).get("CidrBlock")
             e.add(e.vpcs, Vpc(**self.kw(n), cidr=self.render(cidr) if cidr is not None else None))
@@ -619,6 +620,61 @@ class CfnModel:
             e.not_modelled_database(n, "AWS::RDS::DBCluster", loc.file, loc.line)
         e.locate_unknowns()
         return e
+
+    def _line_of(self, text: str) -> int:
+        for i, line in enumerate(self._lines(), start=1):
+            if text in line:
+                return i
+        return 1
+
+    def _transforms(self) -> None:
+        """Macros rewrite the template at deploy, and asbuilt reads it as written: a template-level
+        Transform other than SAM's and AWS::LanguageExtensions, or an ``Fn::Transform``
+        (AWS::Include...) in Resources, may create anything (unresolved, like a module not on disk);
+        resources an ``Fn::ForEach`` loop creates are not expanded (undecided, by their type)."""
+        raw = _raw_template(self.file) if self.file != "(checkov)" else {}
+        if not raw:
+            return
+        e = self.estate
+        transforms = raw.get("Transform")
+        for tr in transforms if isinstance(transforms, list) else ([transforms] if transforms else []):
+            name = tr.get("Name") if isinstance(tr, dict) else tr
+            if str(name) in KNOWN_TRANSFORMS:
+                continue
+            e.unresolved_modules.append({
+                "module": f"Transform {name}", "file": self.display, "line": self._line_of("Transform"),
+                "source": str(name), "kind": "transform", "fact": f"what macro {name} makes of the template",
+                "why": f"the template declares Transform {str(name)[:80]}, which rewrites it when it is deployed",
+                "hint": "scan the processed template (aws cloudformation get-template --template-stage Processed) "
+                        "to decide"})
+        for key, body in (raw.get("Resources") or {}).items():
+            key = str(key)
+            if key.startswith("Fn::ForEach::"):
+                inner = body[2] if isinstance(body, list) and len(body) == 3 and isinstance(body[2], dict) else {}
+                types = {str(r.get("Type")) for r in inner.values() if isinstance(r, dict) and isinstance(r.get("Type"), str)}
+                line = self._line_of(key)
+                if not types or any(str(k).startswith("Fn::ForEach::") for k in inner):
+                    e.unresolved_modules.append({
+                        "module": key, "file": self.display, "line": line, "source": key, "kind": "transform",
+                        "fact": f"what loop {key} creates", "why": "asbuilt does not expand Fn::ForEach",
+                        "hint": "scan the processed template (aws cloudformation get-template --template-stage "
+                                "Processed) to decide"})
+                    continue
+                for rtype in sorted(types):
+                    e.undecided_resources.append({
+                        "resource": key, "type": rtype, "file": self.display, "line": line,
+                        "fact": f"the {rtype} resources loop {key} creates",
+                        "reason": "asbuilt does not expand Fn::ForEach (AWS::LanguageExtensions)",
+                        "hint": "; scan the processed template (aws cloudformation get-template --template-stage "
+                                "Processed) to decide"})
+            elif "Fn::Transform" in json.dumps(_clean(body), default=str):
+                e.unresolved_modules.append({
+                    "module": key, "file": self.display, "line": self._line_of(f"{key}:") if self._line_of(f"{key}:") > 1
+                    else self._line_of(f'"{key}"'), "source": key, "kind": "transform",
+                    "fact": f"what Fn::Transform in {key} makes of it",
+                    "why": "a macro (AWS::Include or another) gives its content when the stack is deployed",
+                    "hint": "scan the processed template (aws cloudformation get-template --template-stage Processed) "
+                            "to decide"})
 
     def _rule(self, where: str, raw: dict, source_key: str) -> dict:
         v4 = raw.get("CidrIp")
@@ -802,6 +858,7 @@ def _text(value: Any) -> str | None:
     return str(value) if not isinstance(value, dict) else None
 
 
+KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"}
 NESTED_STACKS = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
 
 
@@ -900,7 +957,8 @@ def build_estates(definitions: dict, parameters: dict[str, Any] | None = None) -
                 m.estate.unresolved_modules.append({
                     "module": name, "file": loc.file, "line": loc.line, "source": str(_url_text(
                         (m.resources.get(name, {}).get("Properties") or {}).get("TemplateURL")) or why),
-                    "kind": "nested stack", "why": why})
+                    "kind": "nested stack", "fact": f"what nested stack {name} creates", "why": why,
+                    "hint": "scan its template together with its parent to decide"})
             else:
                 m.estate.resolved_modules.append(f"{name} -> {display_path(child)}")
         out.append(m.estate)

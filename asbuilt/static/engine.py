@@ -828,9 +828,8 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
         return None
     if verdict is not None and verdict.status == "fail":
         return None
-    unknowns = [UnknownFact(f"what nested stack {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
-                            f"{m['why']}; scan its template together with its parent to decide")
-                if m.get("kind") == "nested stack" else
+    unknowns = [UnknownFact(m["fact"], f"{m['file']}:{m['line']} ({m['module']})", f"{m['why']}; {m['hint']}")
+                if m.get("fact") else
                 UnknownFact(f"what {m['module']} creates", f"{m['file']}:{m['line']} ({m['module']})",
                             f"its source {m['source']!r} is not on disk; run `terraform init` or scan a plan file "
                             "(`terraform show -json`) to decide")

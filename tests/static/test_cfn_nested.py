@@ -133,3 +133,52 @@ def test_a_local_template_path_as_aws_cloudformation_package_takes_it(tmp_path):
     by = _by([_quickstart(tmp_path, eks_url="./eks.template.yaml")], tmp_path, {"NodeType": "m6i.xlarge"})
     assert by["VER-01"].status == "fail" and "1.25" in by["VER-01"].message, by["VER-01"].message
     assert by["SIZE-01"].status != "pass"  # min 1 node
+
+
+# Macros: the deployed template is what the macro makes of the one written.
+FOREACH = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::LanguageExtensions
+Resources:
+  Primary:
+    Type: AWS::RDS::DBInstance
+    Properties: {Engine: postgres, EngineVersion: "16.4", DBInstanceClass: db.r6g.large, MultiAZ: true,
+                 BackupRetentionPeriod: 7}
+  Fn::ForEach::Replicas:
+    - Name
+    - [A, B]
+    - Replica${Name}:
+        Type: AWS::RDS::DBInstance
+        Properties: {Engine: postgres, EngineVersion: "16.4", DBInstanceClass: db.t3.micro, MultiAZ: false}
+"""
+
+MACRO = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: [AWS::Serverless-2016-10-31, Count]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: conncentric-bundles
+      VersioningConfiguration: {Status: Enabled}
+"""
+
+
+def test_resources_an_fn_foreach_loop_creates_are_not_passed_unseen(tmp_path):
+    path = tmp_path / "cfn" / "foreach.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(FOREACH)
+    by = _by([path], tmp_path)
+    v = by["HA-01"]  # Primary is Multi-AZ, but two replicas come out of the loop
+    assert v.status == "error" and "Fn::ForEach::Replicas" in v.message and "foreach.yaml:8" in v.message, v.message
+    assert "S3-01" not in by  # the loop creates DB instances only: nothing to judge for the bucket
+
+
+def test_a_macro_transform_makes_the_template_unknown(tmp_path):
+    path = tmp_path / "cfn" / "macro.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(MACRO)
+    v = _by([path], tmp_path)["S3-01"]
+    assert v.status == "error" and "Transform Count" in v.message and "Serverless" not in v.message, v.message
+    path.write_text(MACRO.replace(", Count]", "]"))  # SAM alone: read as written
+    assert _by([path], tmp_path)["S3-01"].status == "pass"
