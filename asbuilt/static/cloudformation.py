@@ -1035,6 +1035,30 @@ def estate_of_one(conf: dict, entity_type: str) -> Estate:
     return CfnModel({"Resources": {"Resource": conf}}, "(checkov)").build()
 
 
+def parameter_notes(definitions: dict, given: dict[str, Any] | None) -> list[str]:
+    """What a user should know about the parameter values given for the deploy: a name no scanned
+    template declares (a typo leaves the default in force), a value outside AllowedValues (the
+    deploy would be refused)."""
+    if not given:
+        return []
+    declared: dict[str, list[tuple[str, dict]]] = {}
+    for f, t in definitions.items():
+        for name, p in ((t.get("Parameters") or {}) if isinstance(t, dict) else {}).items():
+            declared.setdefault(str(name), []).append((str(f), p if isinstance(p, dict) else {}))
+    notes = []
+    for name, value in given.items():
+        if name not in declared:
+            notes.append(f"CloudFormation parameter {name} is given but no scanned template declares it "
+                         "(check its spelling: it changed nothing)")
+            continue
+        for f, p in declared[name]:
+            allowed = p.get("AllowedValues") or (p.get("Properties") or {}).get("AllowedValues")
+            if isinstance(allowed, list) and allowed and str(value) not in [_text(a) for a in allowed]:
+                notes.append(f"{display_path(f)}: parameter {name}={value} is not one of its AllowedValues "
+                             f"({', '.join(str(_text(a)) for a in allowed[:10])}): CloudFormation would refuse the deploy")
+    return notes
+
+
 def restore_dropped(file: str, template: dict) -> None:
     """Put back the resources checkov's graph left out because their Condition is false with the
     parameters' defaults: with values given for the deploy (--parameter, a parent stack's) the
@@ -1068,8 +1092,12 @@ def make_runner():
                 for file, template in list(self.definitions.items()):
                     if isinstance(template, dict):
                         restore_dropped(str(file), template)
-                for estate in build_estates(self.definitions, getattr(ctx, "cfn_parameters", None)):
+                given = getattr(ctx, "cfn_parameters", None)
+                for estate in build_estates(self.definitions, given):
                     ctx.add_stack(estate)
+                for note in parameter_notes(self.definitions, given):
+                    if note not in ctx.notes:
+                        ctx.notes.append(note)
             return super().check_definitions(root_folder, runner_filter, report)
 
     return AsbuiltCloudFormationRunner()

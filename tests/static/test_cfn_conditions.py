@@ -337,7 +337,15 @@ Resources:
       KafkaVersion: 3.6.0
       NumberOfBrokerNodes: 3
       EncryptionInfo: !If [IsProd, {EncryptionInTransit: {ClientBroker: TLS}}, {EncryptionInTransit: {ClientBroker: PLAINTEXT}}]
-      BrokerNodeGroupInfo: {InstanceType: kafka.m5.large, ClientSubnets: [!Ref SubA, !Ref SubB, !Ref SubC]}
+      BrokerNodeGroupInfo: {InstanceType: kafka.m5.large, ClientSubnets: [!Ref SubA, !Ref SubB, !Ref SubC],
+                            SecurityGroups: [!Ref KafkaSG]}
+  KafkaSG:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: kafka
+      VpcId: !Ref Vpc
+      SecurityGroupIngress:
+        - {IpProtocol: tcp, FromPort: 9094, ToPort: 9094, SourceSecurityGroupId: !GetAtt Cluster.ClusterSecurityGroupId}
   Bucket:
     Type: AWS::S3::Bucket
     Properties:
@@ -412,3 +420,14 @@ def test_a_zone_known_only_at_deploy_says_why(tmp_path):
                     "Properties": {"Scheme": "internal", "Subnets": [{"Ref": "S1"}, {"Ref": "S2"}]}}}}, indent=2))
     v = _by([path], tmp_path)["HA-06"]
     assert v.status == "error" and "AWS::Region" in v.message and "Zone2" in v.message, v.message
+
+
+def test_a_parameter_no_template_declares_or_outside_its_allowed_values_is_told(tmp_path):
+    from asbuilt.catalogue import load_profile
+    from asbuilt.static.engine import Scan, discover_paths
+
+    inputs = discover_paths([_template(tmp_path)], [])
+    inputs.cfn_parameters = {"EnviromentType": "prod", "EnvironmentType": "production"}
+    notes = Scan(inputs, load_profile("conncentric-aws")).run().coverage["not_read"]
+    assert any("EnviromentType" in n and "no scanned template declares it" in n for n in notes), notes
+    assert any("EnvironmentType=production" in n and "AllowedValues (dev, staging, prod)" in n for n in notes), notes
