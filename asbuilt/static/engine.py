@@ -756,7 +756,9 @@ class Scan:
                                     "file": r.file, "line": r.line, "message": r.verdict.message,
                                     "findings": r.verdict.findings, "fix": r.verdict.fix})  # SARIF: one result each
                 blind = _unresolved_modules_verdict(control, stack, per_stack[-1] if items or
-                                                    stack.flavour in defn.required else None)
+                                                    stack.flavour in defn.required else None) \
+                    or _kustomized_verdict(control, stack, per_stack[-1] if items or stack.flavour in defn.required
+                                           else None)
                 if blind is not None:
                     if items or stack.flavour in defn.required:
                         per_stack[-1] = blind
@@ -840,6 +842,22 @@ def _unresolved_modules_verdict(control: str, stack: Any, verdict: Verdict | Non
                  for u in undecided]
     if verdict is not None and verdict.status == "error":
         unknowns = [*verdict.unknowns, *unknowns]
+    return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",
+                   unknowns=unknowns)
+
+
+def _kustomized_verdict(control: str, stack: Any, verdict: Verdict | None) -> Verdict | None:
+    """Manifests that a kustomization among them patches (or adds to) when it is built are not what
+    is deployed: no control passes, fails or finds nothing on them as written; error naming the
+    kustomization and what it changes, with the way to scan what it builds."""
+    kust = getattr(stack, "unapplied", None) or []
+    if not kust:
+        return None
+    unknowns = [UnknownFact(f"what {k['file']} builds", f"{k['file']}:{k['line']}",
+                            f"kustomize changes the manifests as written ({', '.join(k['changes'][:6])}), and asbuilt "
+                            f"reads them as written; scan what it builds (`kubectl kustomize "
+                            f"{str(Path(k['file']).parent)} > built.yaml`, then `asbuilt static built.yaml`)")
+                for k in kust]
     return Verdict(control, "error", error_message(unknowns), verdict.evidence if verdict else [], "static",
                    unknowns=unknowns)
 

@@ -428,3 +428,6 @@ class K8sStack:
     by_conf: dict[int, K8sObject] = field(default_factory=dict)
     values: Any = None  # the merged values (asbuilt.static.values.Values) of a rendered chart
     location: str = ""  # the chart's Chart.yaml or the first manifest file (where stack-wide findings point)
+    # kustomizations among the manifests that change them when built (patches, replicas, images,
+    # generators, remote resources...): the objects as written are not what is deployed
+    unapplied: list[dict] = field(default_factory=list)

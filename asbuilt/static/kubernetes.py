@@ -165,7 +165,29 @@ def build_stack(definitions: dict, flavour: str, name: str, namespace: str,
             obj = K8sObject(kind, ns, obj_name, conf, loc, id(conf))
             stack.objects.append(obj)
             stack.by_conf[id(conf)] = obj
+            if kind in ("Kustomization", "Component") and str(conf.get("apiVersion") or "").startswith(
+                    "kustomize.config.k8s.io"):
+                changes = kustomize_changes(conf, path.parent)
+                if changes:
+                    stack.unapplied.append({"file": loc.file, "line": loc.line, "changes": changes})
     return stack
+
+
+# what makes `kustomize build` give other objects than the files it lists, as they are written
+KUSTOMIZE_CHANGES = ("patches", "patchesStrategicMerge", "patchesJson6902", "replicas", "images", "helmCharts",
+                     "configMapGenerator", "secretGenerator", "generators", "transformers", "replacements",
+                     "components", "vars")
+
+
+def kustomize_changes(conf: dict, folder: Path) -> list[str]:
+    """The fields of a Kustomization that change what it builds from its files, and the resources
+    it lists that are not local files or folders (remote bases: content the scan does not have)."""
+    out = [k for k in KUSTOMIZE_CHANGES if conf.get(k)]
+    for r in conf.get("resources") or conf.get("bases") or []:
+        text = str(r)
+        if "://" in text or text.startswith(("github.com/", "git@")) or not (folder / text).exists():
+            out.append(f"resource {text[:120]}")
+    return out
 
 
 def stack_of_one(conf: dict) -> K8sStack:

@@ -221,3 +221,47 @@ def test_a_database_without_security_groups_is_in_the_vpcs_default_group_whose_r
     v = by["NET-03"]
     assert v.status == "error" and "default security group" in v.message, v.message
     assert "aws_db_instance.main" in v.message
+
+
+GATEWAY = '''apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gateway
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata: {labels: {app: gateway}}
+    spec:
+      containers:
+        - name: gateway
+          image: conduktor/conduktor-gateway:3.9.0
+'''
+
+
+def _kustomize(tmp_path: Path, overlay: str | None) -> Path:
+    root = tmp_path / "deploy"
+    (root / "base").mkdir(parents=True)
+    (root / "base" / "gateway.yaml").write_text(GATEWAY)
+    (root / "base" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gateway.yaml]\n")
+    if overlay is not None:
+        (root / "overlays" / "prod").mkdir(parents=True)
+        (root / "overlays" / "prod" / "kustomization.yaml").write_text(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../base]\n" + overlay)
+    return root
+
+
+def test_manifests_a_kustomization_patches_are_not_judged_as_written(tmp_path):
+    # the prod overlay sets the Gateway to 3 replicas: the base's 2 is not what is deployed
+    root = _kustomize(tmp_path, "replicas:\n  - {name: gateway, count: 3}\n")
+    by = {v.control: v for v in scan([root], [], tmp_path / "r", "conduktor-k8s").verdicts}
+    v = by["CDK-HA-02"]
+    assert v.status == "error", v.message
+    assert "overlays/prod/kustomization.yaml" in v.message and "replicas" in v.message and "kubectl kustomize" in v.message
+
+
+def test_a_kustomization_that_only_lists_its_files_is_judged_on_them(tmp_path):
+    by = {v.control: v for v in scan([_kustomize(tmp_path, None)], [], tmp_path / "r", "conduktor-k8s").verdicts}
+    v = by["CDK-HA-02"]
+    assert v.status == "fail" and "gateway.yaml:2 (Deployment default/gateway)" in v.message, v.message
