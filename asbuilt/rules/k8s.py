@@ -24,7 +24,10 @@ _CREDENTIAL_KEY = re.compile(
     re.IGNORECASE,
 )
 # Keys that name where a secret is, not the secret: passwordKey, existingSecret, tokenFile, secretArn...
-_REFERENCE_SUFFIX = re.compile(r"(key|name|ref|file|path|arn|id|mount|provider|enabled|type|url|policy|length|ttl|expiry|seconds|timeout|duration|count)$")
+# ... and settings about how one is passed or checked: apiKeyHeader, tokenPrefix, TOKEN_ISSUER, jwtAlgorithm.
+_REFERENCE_SUFFIX = re.compile(r"(key|name|ref|file|path|arn|id|mount|provider|enabled|type|url|uri|policy|length|ttl|"
+                               r"expiry|seconds|timeout|duration|count|header|prefix|scheme|algorithm|format|mode|"
+                               r"location|endpoint|issuer|audience|scope|field|param|cookie|lifetime|version)$")
 _STRONG_SUFFIX = re.compile(r"(password|passwd|passphrase|token|apikey|accesskey|secretkey|privatekey|secret)$")
 _NOT_CREDENTIAL = re.compile(r"^(secretkeyref|secretname|secretref|existingsecret|secrets?|tokenrequest)$", re.IGNORECASE)
 # Values that are well-known credential formats whatever the key is called.

@@ -134,6 +134,10 @@ import pytest  # noqa: E402
     ("DB_PASSWORD", "${DB_PASSWORD}", False),
     ("SSL_KEYSTORE_PASSWORD_FILE", "/run/secrets/keystore-password", False),
     ("existingSecret", "conduktor-console", False),
+    ("API_KEY_HEADER", "X-Api-Key", False),
+    ("auth.tokenPrefix", "Bearer", False),
+    ("OIDC_TOKEN_ISSUER", "https://login.example.com/realms/platform", False),
+    ("JWT_SECRET_ALGORITHM", "HS256", False),
     # credentials written down
     ("DB_PASSWORD", "hunter2-hunter2", True),
     ("admin.password", "admin", True),
