@@ -23,6 +23,8 @@ from asbuilt.static.estate import (
 )
 
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+# a dynamic reference ({{resolve:ssm:name}}, ssm-secure, secretsmanager): its value is read at deploy
+_DYNAMIC_REF = re.compile(r"\{\{resolve:(ssm-secure|ssm|secretsmanager):[^}]*\}\}")
 
 
 def _clean(value: Any) -> Any:
@@ -91,7 +93,8 @@ class CfnModel:
         raw_resources = raw.get("Resources") or {}
         # checkov put the parameters' defaults in for Ref: with other values given, read the template as written
         self._raw_props = {n: (raw_resources.get(n) or {}).get("Properties") or {} for n in self.resources} \
-            if (self.given or self.from_parent) and raw_resources else {}
+            if (self.given or self.from_parent or any(self.ssm_parameter(p) for p in self.parameters)) \
+            and raw_resources else {}
         self._props: dict[str, dict] = {}
         self._deciding: set[str] = set()
         for name in list(self.resources):
@@ -114,11 +117,23 @@ class CfnModel:
 
     def param_value(self, name: str) -> Any:
         """The value a parameter takes: the one given for the deploy, else its Default; None if neither."""
+        if name in self.from_parent or self.ssm_parameter(name) is not None:
+            return None
         if name in self.given:
             return self.given[name]
-        if name in self.from_parent:
-            return None
         return self.param_default(name)
+
+    def ssm_parameter(self, name: str) -> str | None:
+        """For a parameter of type AWS::SSM::Parameter::Value<...>: the SSM parameter whose value it
+        takes at deploy (its given value or default is that parameter's name, not the value)."""
+        param = self.parameters.get(name)
+        if not isinstance(param, dict):
+            return None
+        ptype = (param.get("Properties") or {}).get("Type") if param.get("Type") == "parameters" else param.get("Type")
+        if not str(ptype or "").startswith("AWS::SSM::Parameter::Value"):
+            return None
+        named = self.given.get(name, self.param_default(name))
+        return str(named) if named is not None else "(no name given)"
 
     def condition(self, name: str) -> Any:
         """True / False, or Unknown when it depends on a value known only at deploy."""
@@ -266,11 +281,13 @@ class CfnModel:
                     out.append(f"{name}#cluster_security_group")
                 else:
                     out.append(name)
+            elif isinstance(v, str) and _DYNAMIC_REF.search(v):
+                out.append(self.unknown(v))
             elif isinstance(v, (str, int)):
                 out.append(str(v))
             elif isinstance(v, dict):
                 text = self.render(v)
-                out.append(text if text and "<" not in text else self.unknown(v))
+                out.append(text if text and "<" not in text and not _DYNAMIC_REF.search(text) else self.unknown(v))
         return out
 
     # ------------------------------------------------------------------ known or unknown
@@ -284,6 +301,9 @@ class CfnModel:
                     return f"{ref} is known only after deploy"
                 if ref in self.from_parent:
                     return self.from_parent[ref].reason
+                if self.ssm_parameter(ref) is not None:
+                    return (f"parameter {ref} is the value SSM parameter {self.ssm_parameter(ref)} holds when the "
+                            "stack is deployed")
                 if ref in self.parameters:
                     return f"parameter {ref} has no default: its value is given only when the stack is deployed"
                 if ref.startswith("AWS::"):
@@ -315,6 +335,9 @@ class CfnModel:
             for k in value:
                 if not str(k).startswith("__"):
                     return f"intrinsic {k} could not be resolved before deploy"
+        if isinstance(value, str) and _DYNAMIC_REF.search(value):
+            m = _DYNAMIC_REF.search(value)
+            return f"dynamic reference {m.group(0)[:100]} is resolved from {m.group(1)} when the stack is deployed"
         return f"{str(value)[:60]!r} could not be resolved before deploy"
 
     def unknown(self, value: Any, where: str = "") -> Unknown:
@@ -361,13 +384,19 @@ class CfnModel:
         """A property value: literal, rendered intrinsic, the default when absent, or Unknown."""
         if value is None:
             return default
+        if isinstance(value, str) and _DYNAMIC_REF.search(value):
+            return self.unknown(value)
         if isinstance(value, (str, int, float, bool)):
             return value
         if isinstance(value, dict):
             if "Ref" in value and str(value["Ref"]) in self.parameters:
                 d = self.param_value(str(value["Ref"]))
+                if isinstance(d, str) and _DYNAMIC_REF.search(d):
+                    return self.unknown(d)
                 return self.unknown(value) if d is None else d
             text = self.render(value)
+            if _DYNAMIC_REF.search(text):
+                return self.unknown(text)
             return self.unknown(value) if not text or "<" in text else text
         return value
 

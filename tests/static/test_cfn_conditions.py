@@ -431,3 +431,27 @@ def test_a_parameter_no_template_declares_or_outside_its_allowed_values_is_told(
     notes = Scan(inputs, load_profile("conncentric-aws")).run().coverage["not_read"]
     assert any("EnviromentType" in n and "no scanned template declares it" in n for n in notes), notes
     assert any("EnvironmentType=production" in n and "AllowedValues (dev, staging, prod)" in n for n in notes), notes
+
+
+def test_ssm_parameters_and_dynamic_references_are_known_only_at_deploy(tmp_path):
+    # an SSM-typed parameter's Default is the SSM parameter's name, not its value; {{resolve:...}} is read at deploy
+    path = tmp_path / "cfn" / "ssm.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text('''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  DBClass: {Type: "AWS::SSM::Parameter::Value<String>", Default: /platform/rds/instance-class}
+Resources:
+  DB:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: postgres
+      EngineVersion: "{{resolve:ssm:/platform/rds/version}}"
+      DBInstanceClass: !Ref DBClass
+      MultiAZ: true
+      BackupRetentionPeriod: 7
+''')
+    by = _by([path], tmp_path)
+    assert by["VER-02"].status == "error" and "{{resolve:ssm:/platform/rds/version}}" in by["VER-02"].message, \
+        by["VER-02"].message
+    assert by["SIZE-02"].status == "error" and "SSM parameter /platform/rds/instance-class" in by["SIZE-02"].message, \
+        by["SIZE-02"].message
