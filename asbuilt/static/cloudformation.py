@@ -22,6 +22,7 @@ from asbuilt.static.estate import (
     SecurityGroup, Subnet, Vpc, display_path,
 )
 
+_SAME_EVERYWHERE = {"AWS::AccountId", "AWS::Partition", "AWS::Region", "AWS::URLSuffix"}
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 # a dynamic reference ({{resolve:ssm:name}}, ssm-secure, secretsmanager): its value is read at deploy
 _DYNAMIC_REF = re.compile(r"\{\{resolve:(ssm-secure|ssm|secretsmanager):[^}]*\}\}")
@@ -422,8 +423,8 @@ class CfnModel:
         rtype = self.type_of(name)
         props = self.props(name)
         if rtype == "AWS::S3::Bucket":
-            bname = props.get("BucketName")
-            bname = str(bname) if isinstance(bname, (str, int)) else f"<{name}>"
+            bname = self.text(props.get("BucketName"))  # a literal, or a parameter's value (!Ref, !Sub)
+            bname = bname if isinstance(bname, str) and bname else f"<{name}>"
             return f"arn:aws:s3:::{bname}" if attr == "Arn" else bname
         if rtype == "AWS::KMS::Key":
             return f"<kms-key {name}>"
@@ -433,8 +434,8 @@ class CfnModel:
         if rtype == "AWS::IAM::OIDCProvider":
             return f"<oidc-provider {name}>"
         if rtype == "AWS::IAM::Role":
-            rname = props.get("RoleName")
-            return f"<iam-role {rname if isinstance(rname, str) else name}>"
+            rname = self.text(props.get("RoleName"))
+            return f"<iam-role {rname if isinstance(rname, str) and rname else name}>"
         if rtype == "AWS::EC2::VPC" and attr == "CidrBlock":
             cidr = props.get("CidrBlock")
             return str(cidr) if isinstance(cidr, str) else f"<{name}.CidrBlock>"
@@ -546,10 +547,64 @@ class CfnModel:
 
     # ------------------------------------------------------------------ policies
 
+    def deploy_inputs(self, value: Any) -> list[str]:
+        """What a value depends on that is given only at deploy: parameters without a value,
+        pseudo parameters other than the account, partition, region and URL suffix (the same for
+        everything a stack creates), imports, undecided conditions, unknown map entries. Names of
+        the stack's own resources are identities, not inputs."""
+        out: list[str] = []
+        if isinstance(value, list):
+            for v in value:
+                out += self.deploy_inputs(v)
+        elif isinstance(value, dict):
+            if "Ref" in value:
+                ref = str(value["Ref"])
+                if ref in self.parameters and self.param_value(ref) is None:
+                    out.append(f"parameter {ref}")
+                elif ref not in self.resources and ref not in self.parameters and ref not in _SAME_EVERYWHERE \
+                        and ref != "AWS::NoValue":
+                    out.append(ref)
+            elif "Fn::Sub" in value:
+                body, local = value["Fn::Sub"], {}
+                if isinstance(body, list):
+                    body, local = (body + [{}])[:2]
+                    local = local if isinstance(local, dict) else {}
+                    for k, v in local.items():
+                        if not str(k).startswith("__"):
+                            out += self.deploy_inputs(v)
+                for m in _SUB_VAR.finditer(str(body)):
+                    var = m.group(1)
+                    name = var.partition(".")[0]
+                    if var in local or name in self.resources or var in _SAME_EVERYWHERE:
+                        continue
+                    if name in self.parameters:
+                        if self.param_value(name) is None:
+                            out.append(f"parameter {name}")
+                    else:
+                        out.append(var)
+            elif "Fn::ImportValue" in value:
+                out.append(f"Fn::ImportValue {self.render(value['Fn::ImportValue'])}")
+            elif "Fn::If" in value or "Fn::FindInMap" in value:
+                out.append(self.reason(value))
+            else:
+                for k, v in value.items():
+                    if not str(k).startswith("__"):
+                        out += self.deploy_inputs(v)
+        elif isinstance(value, str) and _DYNAMIC_REF.search(value):
+            out.append(_DYNAMIC_REF.search(value).group(0))
+        return list(dict.fromkeys(out))
+
+    def _unknown_document(self, missing: list[str], value: Any, where: str) -> Unknown:
+        return Unknown(f"the policy depends on {', '.join(missing[:4])}, known only at deploy (give parameters with "
+                       "--parameter NAME=VALUE)", where, str(_clean(value))[:200])
+
     def document(self, value: Any, where: str) -> list[dict]:
         if value is None:
             return []
         if isinstance(value, dict) and "Fn::Sub" in value:
+            missing = self.deploy_inputs(value)
+            if missing:
+                return [self._unknown_document(missing, value, where)]
             text = self.render(value)
             doc = hcl.parse_json_text(text)
         elif isinstance(value, str):
@@ -565,6 +620,10 @@ class CfnModel:
                      if _opaque(s)]
         for raw in hcl.statements_of_document(doc):
             if _opaque(raw):
+                continue
+            missing = self.deploy_inputs(_clean_keep(raw))
+            if missing:
+                out.append(self._unknown_document(missing, raw, where))
                 continue
             line = raw.get("__startline__") if isinstance(raw, dict) else None
             w = f"{self.display}:{line} ({where.split('(', 1)[-1].rstrip(')')})" if line else where
@@ -635,7 +694,8 @@ class CfnModel:
         self._roles()
         for n in self.of_type("AWS::ECR::Repository"):
             name = self.props(n).get("RepositoryName")
-            e.add(e.repositories, Repository(**self.kw(n), name=str(name) if isinstance(name, str) else None))
+            name = self.text(name)
+            e.add(e.repositories, Repository(**self.kw(n), name=name if isinstance(name, str) and name else None))
         routed = set()
         for n in self.of_type("AWS::EC2::Route"):
             routed.update(self.keys(self.props(n).get("VpcPeeringConnectionId")))
@@ -839,7 +899,8 @@ class CfnModel:
         for n in self.of_type("AWS::IAM::Role"):
             p = self.props(n)
             name = p.get("RoleName")
-            role = Role(**self.kw(n), name=str(name) if isinstance(name, str) else None)
+            name = self.text(name)
+            role = Role(**self.kw(n), name=name if isinstance(name, str) and name else None)
             role.trust = self.document(p.get("AssumeRolePolicyDocument"), str(role.loc))
             for pol in self.items(p.get("Policies"), role.loc):
                 role.statements += [pol] if is_unknown(pol) else self.document(pol.get("PolicyDocument"), str(role.loc))

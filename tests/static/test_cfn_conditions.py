@@ -455,3 +455,46 @@ Resources:
         by["VER-02"].message
     assert by["SIZE-02"].status == "error" and "SSM parameter /platform/rds/instance-class" in by["SIZE-02"].message, \
         by["SIZE-02"].message
+
+
+INSTALLER = '''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  BucketName: {Type: String, Default: conncentric-bundles}
+  OIDCProvider: {Type: String}
+Resources:
+  Bundles:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: !Ref BucketName, VersioningConfiguration: {Status: Enabled}}
+  InstallerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: conncentric-installer
+      AssumeRolePolicyDocument: !Sub |
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+          "Principal": {"Federated": "arn:aws:iam::${AWS::AccountId}:oidc-provider/${OIDCProvider}"},
+          "Action": "sts:AssumeRoleWithWebIdentity",
+          "Condition": {"StringEquals": {
+            "${OIDCProvider}:sub": "system:serviceaccount:conncentric:conncentric-installer",
+            "${OIDCProvider}:aud": "sts.amazonaws.com"}}}]}
+      Policies:
+        - PolicyName: bundles
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - {Effect: Allow, Action: s3:GetObject, Resource: !Sub "arn:aws:s3:::${BucketName}/*"}
+              - {Effect: Allow, Action: s3:ListBucket, Resource: !GetAtt Bundles.Arn}
+'''
+
+
+def test_a_policy_over_a_parameter_is_judged_on_its_value_or_unknown(tmp_path):
+    path = tmp_path / "cfn" / "installer.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(INSTALLER)
+    by = _by([path], tmp_path)
+    # the bucket named by the parameter is the bucket the policy names by the same parameter
+    assert by["IAM-01"].status == "pass" and "arn:aws:s3:::conncentric-bundles" in by["IAM-01"].message, \
+        by["IAM-01"].message
+    # the trusted provider is a parameter given only at deploy: "only the cluster's OIDC provider" is not known
+    assert by["IAM-03"].status == "error" and "parameter OIDCProvider" in by["IAM-03"].message, by["IAM-03"].message
+    given = _by([path], tmp_path, {"OIDCProvider": "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"})
+    assert given["IAM-03"].status == "pass", given["IAM-03"].message
