@@ -658,6 +658,16 @@ class CfnModel:
         self._nodegroups()
         for n in self.of_type("AWS::RDS::DBInstance"):
             p = self.props(n)
+            if p.get("DBClusterIdentifier") is not None:
+                # an instance of an Aurora / Multi-AZ DB cluster: its engine, Multi-AZ (always false), backups
+                # and security groups are the cluster's, which asbuilt does not model
+                loc = self.loc(n)
+                cluster = self.target(p.get("DBClusterIdentifier"))
+                e.not_created.add(id(self.resources[n]))
+                e.not_modelled_database(n, f"AWS::RDS::DBInstance of DB cluster "
+                                           f"{cluster[0] if cluster else self.render(p.get('DBClusterIdentifier'))}",
+                                        loc.file, loc.line)
+                continue
             subnets: list[str] = []
             for g in self.keys(p.get("DBSubnetGroupName")):
                 if self.type_of(g) == "AWS::RDS::DBSubnetGroup":

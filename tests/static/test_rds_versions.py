@@ -115,3 +115,19 @@ def test_an_aurora_cluster_is_never_skipped_as_no_database(tmp_path, kind):
     for control in ("VER-02", "HA-01", "HA-02", "NET-03"):
         assert by[control].status == "error", (control, by[control].status, by[control].message)
         assert "RDS DB cluster" in by[control].message, by[control].message
+
+
+def test_an_aurora_clusters_instances_are_not_judged_as_standalone_databases(tmp_path):
+    # the AWS aurora-postgres sample: DB instances with DBClusterIdentifier (MultiAZ is always false on them;
+    # engine, backups and security groups are the cluster's)
+    root = tmp_path / "aurora"
+    root.mkdir()
+    (root / "db.yaml").write_text(AURORA_CFN + '''  Writer:
+    Type: AWS::RDS::DBInstance
+    Properties: {Engine: aurora-postgresql, DBClusterIdentifier: !Ref Cluster, DBInstanceClass: db.r6g.large}
+''')
+    by = {v.control: v for v in scan([root], [], tmp_path / "r").verdicts}
+    v = by["HA-01"]
+    assert v.status == "error" and "Writer (AWS::RDS::DBInstance of DB cluster Cluster)" in v.message, v.message
+    assert "MultiAZ is false" not in v.message
+    assert by["VER-02"].status == "error" and "not postgres" not in by["VER-02"].message, by["VER-02"].message
