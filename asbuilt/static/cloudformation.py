@@ -717,6 +717,7 @@ class CfnModel:
         for n in self.of_type("AWS::RDS::DBCluster"):
             loc = self.loc(n)
             e.not_modelled_database(n, "AWS::RDS::DBCluster", loc.file, loc.line)
+        self._self_managed_nodes()
         e.locate_unknowns()
         return e
 
@@ -844,6 +845,27 @@ class CfnModel:
                 min_size=scaling if is_unknown(scaling) else self.int(scaling.get("MinSize")),
                 desired_size=scaling if is_unknown(scaling) else self.int(scaling.get("DesiredSize")),
                 subnets=self.keys(p.get("Subnets")), security_groups=list(dict.fromkeys(groups))))
+
+    def _self_managed_nodes(self) -> None:
+        """Worker nodes in an Auto Scaling group (self-managed nodes, as the older EKS Quick Starts
+        and eksctl's unmanaged groups make them) are not a managed node group asbuilt models: the
+        node group controls cannot pass or skip on a stack that has them."""
+        for n in self.of_type("AWS::AutoScaling::AutoScalingGroup"):
+            p = self.props(n)
+            text = json.dumps(_clean(p), default=str)
+            for ref in self.keys((p.get("LaunchTemplate") or {}).get("LaunchTemplateId")) + \
+                    self.keys(p.get("LaunchConfigurationName")):
+                if isinstance(ref, str) and ref in self.resources:
+                    text += json.dumps(_clean(self.props(ref)), default=str)
+            if not any(mark in text for mark in ("kubernetes.io/cluster/", "bootstrap.sh", "nodeadm", "eks:cluster-name")):
+                continue  # a bastion or another group: not the cluster's nodes
+            loc = self.loc(n)
+            self.estate.undecided_resources.append({
+                "resource": n, "type": "AWS::EKS::Nodegroup", "file": loc.file, "line": loc.line,
+                "fact": f"the EKS worker nodes of {n} (AWS::AutoScaling::AutoScalingGroup)",
+                "reason": "self-managed nodes in an Auto Scaling group, which asbuilt does not model as a node group "
+                          "(its zones, sizes and instance types are not judged)",
+                "hint": "; asbuilt judges EKS managed node groups (AWS::EKS::Nodegroup, aws_eks_node_group)"})
 
     def _load_balancers(self) -> None:
         e = self.estate

@@ -182,3 +182,27 @@ def test_a_macro_transform_makes_the_template_unknown(tmp_path):
     assert v.status == "error" and "Transform Count" in v.message and "Serverless" not in v.message, v.message
     path.write_text(MACRO.replace(", Count]", "]"))  # SAM alone: read as written
     assert _by([path], tmp_path)["S3-01"].status == "pass"
+
+
+def test_self_managed_nodes_in_an_auto_scaling_group_are_not_skipped_as_no_node_group(tmp_path):
+    # the older EKS Quick Starts run the nodes in an Auto Scaling group tagged for the cluster
+    path = tmp_path / "cfn" / "nodes.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text('''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties: {Version: "1.31", RoleArn: arn:aws:iam::123456789012:role/eks, ResourcesVpcConfig: {SubnetIds: [subnet-1]}}
+  Bastion:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties: {MinSize: "1", MaxSize: "1", VPCZoneIdentifier: [subnet-1]}
+  NodeGroup:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      MinSize: "1"
+      MaxSize: "1"
+      VPCZoneIdentifier: [subnet-1]
+      Tags: [{Key: !Sub "kubernetes.io/cluster/${Cluster}", Value: owned, PropagateAtLaunch: true}]
+''')
+    v = _by([path], tmp_path)["HA-04"]
+    assert v.status == "error" and "nodes.yaml:9 (NodeGroup)" in v.message and "Bastion" not in v.message, v.message
