@@ -980,7 +980,10 @@ def _text(value: Any) -> str | None:
     return str(value) if not isinstance(value, dict) else None
 
 
-KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"}
+# transforms whose output asbuilt knows: SAM (nested applications are read as nested stacks), the
+# language extensions (Fn::ForEach is told apart), Secrets Manager's rotation (adds a rotation function)
+KNOWN_TRANSFORMS = {"AWS::Serverless-2016-10-31", "AWS::LanguageExtensions", "AWS::SecretsManager-2020-07-23",
+                    "AWS::SecretsManager-2024-09-16"}
 NESTED_STACKS = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
 
 
