@@ -717,6 +717,9 @@ class CfnModel:
         for n in self.of_type("AWS::RDS::DBCluster"):
             loc = self.loc(n)
             e.not_modelled_database(n, "AWS::RDS::DBCluster", loc.file, loc.line)
+        for n in self.of_type("AWS::MSK::ServerlessCluster"):
+            loc = self.loc(n)
+            e.not_modelled_msk(n, "AWS::MSK::ServerlessCluster", loc.file, loc.line)
         self._self_managed_nodes()
         e.locate_unknowns()
         return e

@@ -249,6 +249,17 @@ class Estate:
                       "security groups are not read)",
             "hint": "; asbuilt judges the platform database as an RDS DB instance (AWS::RDS::DBInstance, "
                     "aws_db_instance)"})
+    def not_modelled_msk(self, resource: str, rtype: str, file: str, line: int) -> None:
+        """An MSK Serverless cluster: no brokers, broker type or Kafka version to read, so the MSK
+        controls cannot pass, or skip, on a stack whose Kafka it is."""
+        self.undecided_resources.append({
+            "resource": resource, "type": "AWS::MSK::Cluster", "file": file, "line": line,
+            "fact": f"the Kafka cluster of {resource} ({rtype})",
+            "reason": "an MSK Serverless cluster, which asbuilt does not model (it has no brokers, broker type, zones "
+                      "or Kafka version of its own to read)",
+            "hint": "; asbuilt judges the platform's Kafka as a provisioned MSK cluster (AWS::MSK::Cluster, "
+                    "aws_msk_cluster)"})
+
     not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
 
     COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",

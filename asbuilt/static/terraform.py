@@ -513,6 +513,8 @@ class TerraformModel:
         self._peerings()
         for r in ix.of_type("aws_rds_cluster"):
             e.not_modelled_database(r.address, "aws_rds_cluster", r.loc.file, r.loc.line)
+        for r in ix.of_type("aws_msk_serverless_cluster"):
+            e.not_modelled_msk(r.address, "aws_msk_serverless_cluster", r.loc.file, r.loc.line)
         e.locate_unknowns()
         return e
 

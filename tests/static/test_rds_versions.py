@@ -131,3 +131,24 @@ def test_an_aurora_clusters_instances_are_not_judged_as_standalone_databases(tmp
     assert v.status == "error" and "Writer (AWS::RDS::DBInstance of DB cluster Cluster)" in v.message, v.message
     assert "MultiAZ is false" not in v.message
     assert by["VER-02"].status == "error" and "not postgres" not in by["VER-02"].message, by["VER-02"].message
+
+
+@pytest.mark.parametrize("kind", ["cfn", "tf"])
+def test_an_msk_serverless_cluster_is_never_skipped_as_no_kafka(tmp_path, kind):
+    root = tmp_path / kind
+    root.mkdir()
+    if kind == "cfn":
+        (root / "kafka.yaml").write_text('''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Kafka:
+    Type: AWS::MSK::ServerlessCluster
+    Properties:
+      ClusterName: events
+      ClientAuthentication: {Sasl: {Iam: {Enabled: true}}}
+      VpcConfigs: [{SubnetIds: [subnet-1, subnet-2]}]
+''')
+    else:
+        (root / "main.tf").write_text('resource "aws_msk_serverless_cluster" "events" {\n  cluster_name = "events"\n}\n')
+    by = {v.control: v for v in scan([root], [], tmp_path / "r").verdicts}
+    for control in ("VER-03", "HA-03", "SIZE-03"):
+        assert by[control].status == "error" and "MSK Serverless" in by[control].message, (control, by[control].message)
