@@ -239,28 +239,31 @@ class Estate:
     # resources that may or may not be created (a CloudFormation Condition not decidable statically)
     undecided_resources: list[dict] = field(default_factory=list)
 
+    not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
+
     def not_modelled_database(self, resource: str, rtype: str, file: str, line: int) -> None:
         """An RDS DB cluster (Aurora, Multi-AZ DB cluster): asbuilt models DB instances, so the
         controls over the platform database cannot pass, or skip, on a stack that has one."""
-        self.undecided_resources.append({
-            "resource": resource, "type": "AWS::RDS::DBInstance", "file": file, "line": line,
-            "fact": f"the database of {resource} ({rtype})",
-            "reason": "an RDS DB cluster, which asbuilt does not model (its engine, version, Multi-AZ, backups and "
-                      "security groups are not read)",
-            "hint": "; asbuilt judges the platform database as an RDS DB instance (AWS::RDS::DBInstance, "
-                    "aws_db_instance)"})
+        self._not_modelled(resource, "AWS::RDS::DBInstance", f"the database of {resource} ({rtype})",
+                           "an RDS DB cluster, which asbuilt does not model (its engine, version, Multi-AZ, backups and "
+                           "security groups are not read)",
+                           "asbuilt judges the platform database as an RDS DB instance (AWS::RDS::DBInstance, "
+                           "aws_db_instance)", file, line)
+
     def not_modelled_msk(self, resource: str, rtype: str, file: str, line: int) -> None:
         """An MSK Serverless cluster: no brokers, broker type or Kafka version to read, so the MSK
         controls cannot pass, or skip, on a stack whose Kafka it is."""
-        self.undecided_resources.append({
-            "resource": resource, "type": "AWS::MSK::Cluster", "file": file, "line": line,
-            "fact": f"the Kafka cluster of {resource} ({rtype})",
-            "reason": "an MSK Serverless cluster, which asbuilt does not model (it has no brokers, broker type, zones "
-                      "or Kafka version of its own to read)",
-            "hint": "; asbuilt judges the platform's Kafka as a provisioned MSK cluster (AWS::MSK::Cluster, "
-                    "aws_msk_cluster)"})
+        self._not_modelled(resource, "AWS::MSK::Cluster", f"the Kafka cluster of {resource} ({rtype})",
+                           "an MSK Serverless cluster, which asbuilt does not model (it has no brokers, broker type, "
+                           "zones or Kafka version of its own to read)",
+                           "asbuilt judges the platform's Kafka as a provisioned MSK cluster (AWS::MSK::Cluster, "
+                           "aws_msk_cluster)", file, line)
 
-    not_created: set[int] = field(default_factory=set)  # ids of checkov's configurations left out (Condition false)
+    def _not_modelled(self, resource: str, judged_as: str, fact: str, reason: str, hint: str,
+                      file: str, line: int) -> None:
+        # judged_as: the resource type whose controls this resource makes undecided
+        self.undecided_resources.append({"resource": resource, "type": judged_as, "file": file, "line": line,
+                                         "fact": fact, "reason": reason, "hint": "; " + hint})
 
     COLLECTIONS = ("vpcs", "subnets", "security_groups", "clusters", "nodegroups", "databases", "msk",
                    "load_balancers", "buckets", "roles", "oidc_providers", "repositories", "peerings")
